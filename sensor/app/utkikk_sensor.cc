@@ -1,0 +1,2 @@
+// utkikk-sensor: placeholder until the pipeline lands.
+int main() { return 0; }

@@ -1,0 +1,63 @@
+// Where packets come from: a capture file (pcap or pcapng) or a live interface, through libpcap.
+// One source per capture thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "rules/result.h"
+
+namespace sensor {
+
+using rules::Result;
+
+// One captured frame. `bytes` stays valid until the next call to Next().
+struct PacketView {
+  int64_t timestamp_us = 0;        // packet time (from the capture), not wall time
+  uint32_t wire_length = 0;        // length on the wire; bytes.size() may be shorter (snaplen)
+  int link_type = 1;               // DLT_* value; 1 = Ethernet
+  std::span<const uint8_t> bytes;  // the captured part of the frame
+};
+
+// Counters of the capture itself. For a live interface they come from pcap_stats().
+struct CaptureStats {
+  uint64_t received = 0;          // packets handed to the sensor
+  uint64_t dropped = 0;           // pcap_stats ps_drop: dropped for lack of buffer space
+  uint64_t interface_dropped = 0; // pcap_stats ps_ifdrop: dropped by the interface or driver
+};
+
+// Capture settings (the `capture:` section of utkikk.yaml).
+struct CaptureConfig {
+  std::string interface;                  // live interface name, e.g. "eth1"
+  int snaplen = 1600;                     // bytes kept of each frame
+  uint64_t buffer_bytes = 64ULL << 20;    // kernel ring buffer; libpcap's 2 MiB drops at 100 kpps
+  bool promiscuous = true;
+  std::string bpf_filter;                 // empty: everything
+  int timeout_ms = 100;                   // how long Next() may wait for a packet on a live source
+};
+
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+  // true: *packet filled. false: end of input (a file ended) or, for a live source, no packet
+  // arrived within the timeout (check at_end()). An error: the source broke.
+  virtual Result<bool> Next(PacketView* packet) = 0;
+  // True once a file has been read to its end; never for a live interface.
+  virtual bool at_end() const = 0;
+  virtual CaptureStats stats() const = 0;
+  // A description for logs: "file /x/y.pcap" or "interface eth1".
+  virtual std::string name() const = 0;
+  // Bytes of the file read so far and its size (both 0 for live sources), for progress lines.
+  virtual uint64_t bytes_read() const { return 0; }
+  virtual uint64_t bytes_total() const { return 0; }
+};
+using PacketSourcePtr = std::unique_ptr<PacketSource>;
+
+// A missing, unreadable or non-capture file gives an error whose message names the path.
+Result<PacketSourcePtr> OpenPcapFile(const std::string& path);
+// Opens, activates and filters a live interface; CAP_NET_RAW is needed only for this call.
+Result<PacketSourcePtr> OpenLiveInterface(const CaptureConfig& config);
+
+}  // namespace sensor

@@ -1,0 +1,45 @@
+// The appliance's configuration, /etc/utkikk/utkikk.yaml, parsed once at start into plain structs
+// that carry their defaults. Every key is documented in docs/configuration.md; unknown keys and
+// bad values are errors reported as "file:line:column: message".
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "rules/ip_address.h"
+#include "rules/result.h"
+#include "sensor/capture/packet_source.h"
+#include "sensor/flow/flow_table.h"
+
+namespace sensor {
+
+enum class LogFormat { kJson, kTsv };
+
+// The `logs:` section.
+struct LogConfig {
+  std::string directory = "/var/log/utkikk";
+  LogFormat format = LogFormat::kJson;
+  std::chrono::milliseconds stats_interval{std::chrono::minutes(1)};
+  uint32_t weirds_per_interval = 10;  // weird.log lines per name and stats interval (sampling)
+};
+
+struct SensorConfig {
+  std::string source;      // the file it came from ("" for built-in defaults)
+  std::string member_id;   // the municipality, as the CSIRT knows it, e.g. "kommune-0301"
+  std::string sensor_id;   // this box; defaults to member_id + "-sensor"
+  CaptureConfig capture;
+  std::vector<rules::Cidr> local_nets;  // internal networks; default: RFC 1918, RFC 4193, ...
+  FlowTableConfig flows;
+  LogConfig logs;
+  std::string user = "utkikk";  // unprivileged user to run as after opening the capture
+};
+
+// The internal networks assumed when the config names none: RFC 1918, RFC 6598 (CGNAT),
+// link-local, RFC 4193 ULA and IPv6 link-local.
+std::vector<rules::Cidr> DefaultLocalNets();
+
+rules::Result<SensorConfig> LoadSensorConfig(const std::string& path);
+rules::Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string& name);
+
+}  // namespace sensor

@@ -1,0 +1,107 @@
+// One bidirectional flow (a Zeek "connection"): small records per concern, one owner (FlowTable).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rules/ip_address.h"
+
+namespace sensor {
+
+// Normalised so that both directions of a flow map to the same key: the (address, port) pair that
+// sorts lower is `lo`. VLAN ids are part of the key (two VLANs may reuse addresses).
+struct FlowKey {
+  rules::IpAddress lo_addr;
+  rules::IpAddress hi_addr;
+  uint16_t lo_port = 0;
+  uint16_t hi_port = 0;
+  uint16_t vlan = 0;
+  uint16_t inner_vlan = 0;
+  uint8_t proto = 0;
+  bool operator==(const FlowKey&) const = default;
+};
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& k) const noexcept;
+};
+
+// The originator's view: who started the flow. For TCP, the side that sent the first SYN (or,
+// when the capture starts mid-flow, Zeek's heuristics); otherwise the first packet's sender.
+struct FlowEndpoints {
+  rules::IpAddress orig_h;
+  uint16_t orig_p = 0;
+  rules::IpAddress resp_h;
+  uint16_t resp_p = 0;
+  uint8_t proto = 0;
+};
+
+// Counters of one direction.
+struct DirectionStats {
+  uint64_t packets = 0;
+  uint64_t wire_bytes = 0;     // frame lengths on the wire (what ndpiReader calls bytes)
+  uint64_t ip_bytes = 0;       // IP header + payload, as the IP header claims (Zeek ip_bytes)
+  uint64_t payload_bytes = 0;  // transport payload (Zeek orig_bytes/resp_bytes; TCP: by sequence)
+  uint64_t missed_bytes = 0;   // TCP sequence gaps (Zeek missed_bytes)
+};
+
+// TCP state per direction, enough for Zeek's conn_state and history.
+struct TcpDirection {
+  uint32_t isn = 0;          // first sequence number seen (SYN's, or first packet's)
+  uint32_t next_seq = 0;     // highest sequence number + length seen
+  bool seq_valid = false;
+  bool syn = false;
+  bool fin = false;
+  bool rst = false;
+  bool saw_data = false;
+  uint8_t flags_seen = 0;
+};
+
+struct TcpState {
+  TcpDirection orig;
+  TcpDirection resp;
+  bool syn_ack = false;     // the responder answered a SYN
+  bool established = false; // three-way handshake completed
+};
+
+// What DPI and the dissectors concluded.
+struct FlowClassification {
+  std::string service;      // Zeek's `service` field: "http", "ssl", "ssh", "dns", ... ("" = none)
+  std::string application;  // nDPI's protocol name, e.g. "TLS.Google" or "SSH"
+  bool done = false;        // no more packets go to DPI
+};
+
+// Opaque DPI state (nDPI's per-flow struct) with the deleter that frees it.
+struct DpiState;
+using DpiStateDeleter = void (*)(DpiState*);
+using DpiStatePtr = std::unique_ptr<DpiState, DpiStateDeleter>;
+
+enum class FlowEndReason : uint8_t {
+  kIdle,       // idle timeout
+  kClosed,     // TCP closed (FIN/RST) and the linger time passed
+  kEvicted,    // removed to keep the table within max_flows
+  kShutdown,   // end of input / sensor stopping
+  kInterim,    // not ended: a periodic report of a long-lived flow
+};
+
+struct FlowRecord {
+  FlowKey key;
+  FlowEndpoints id;
+  std::string uid;          // Zeek-style "C" + base62, unique per flow, deterministic per run
+  int64_t start_us = 0;     // first packet's time
+  int64_t last_us = 0;      // last packet's time
+  int64_t last_report_us = 0;  // last interim report (long-lived flows)
+  DirectionStats orig;
+  DirectionStats resp;
+  TcpState tcp;
+  std::string history;      // Zeek's history string, e.g. "ShADadFf"
+  FlowClassification classification;
+  DpiStatePtr dpi{nullptr, nullptr};
+  uint32_t dpi_packets = 0; // packets handed to DPI so far
+};
+
+// Zeek's conn_state value (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
+std::string ConnState(const FlowRecord& flow);
+
+}  // namespace sensor

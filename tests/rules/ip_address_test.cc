@@ -1,0 +1,49 @@
+#include "rules/ip_address.h"
+
+#include <gtest/gtest.h>
+
+namespace rules {
+namespace {
+
+TEST(IpAddressTest, ParsesAndPrintsBothFamilies) {
+  auto v4 = IpAddress::Parse("192.0.2.17");
+  ASSERT_TRUE(v4);
+  EXPECT_TRUE(v4->is_v4());
+  EXPECT_EQ(v4->v4(), 0xC0000211u);
+  EXPECT_EQ(v4->ToString(), "192.0.2.17");
+  auto v6 = IpAddress::Parse("2001:DB8:0:0::1");
+  ASSERT_TRUE(v6);
+  EXPECT_FALSE(v6->is_v4());
+  EXPECT_EQ(v6->ToString(), "2001:db8::1");
+}
+
+TEST(IpAddressTest, RejectsGarbage) {
+  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::g", "abc", "1.2.3.4 "}) {
+    EXPECT_FALSE(IpAddress::Parse(bad)) << bad;
+  }
+}
+
+TEST(CidrTest, ContainsByPrefix) {
+  auto net = Cidr::Parse("10.1.0.0/16");
+  ASSERT_TRUE(net);
+  EXPECT_TRUE(net->Contains(*IpAddress::Parse("10.1.255.3")));
+  EXPECT_FALSE(net->Contains(*IpAddress::Parse("10.2.0.1")));
+  EXPECT_FALSE(net->Contains(*IpAddress::Parse("::ffff:10.2.0.1")));
+  EXPECT_EQ(net->prefix_length(), 16);
+  EXPECT_EQ(Cidr::Parse("10.1.2.3/8")->ToString(), "10.0.0.0/8");
+  auto v6 = Cidr::Parse("fd00::/8");
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->Contains(*IpAddress::Parse("fd12::1")));
+  EXPECT_FALSE(v6->Contains(*IpAddress::Parse("fe80::1")));
+  EXPECT_TRUE(Cidr::Parse("0.0.0.0/0")->Contains(*IpAddress::Parse("8.8.8.8")));
+  EXPECT_FALSE(Cidr::Parse("0.0.0.0/0")->Contains(*IpAddress::Parse("2001:db8::1")));
+}
+
+TEST(CidrTest, RejectsBadPrefixes) {
+  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/x", "::/129", "/8", "10.0.0/8"}) {
+    EXPECT_FALSE(Cidr::Parse(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace rules
