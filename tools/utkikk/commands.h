@@ -1,0 +1,15 @@
+// The subcommands of `utkikk`, the CLI for people. Each lives in its own cmd_*.cc file and gets
+// the arguments after its name. Returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace utkikk_cli {
+
+using Args = std::vector<std::string>;
+
+int RunIdentify(const Args& args);  // utkikk identify --kind KIND [--jsonl]     (cmd_identify.cc)
+int RunLogs(const Args& args);      // utkikk logs parse [--jsonl] | logs query (cmd_logs.cc)
+
+}  // namespace utkikk_cli
