@@ -44,7 +44,9 @@ namespace sensor {
   X(kUnknownIpProtocol, "unknown_protocol")                    \
   X(kSynWithData, "SYN_with_data")                             \
   X(kFlowEvicted, "flow_evicted_table_full")                   \
-  X(kFlowTableFull, "flow_table_full")
+  X(kFlowTableFull, "flow_table_full")                         \
+  X(kGreRouting, "GRE_routing_present")                        \
+  X(kTruncatedGtp, "truncated_GTPv1")
 
 enum class Weird : uint8_t {
 #define SENSOR_WEIRD_ENUM(id, name) id,
