@@ -46,10 +46,22 @@ struct DirectionStats {
   uint64_t missed_bytes = 0;   // TCP sequence gaps (Zeek missed_bytes)
 };
 
+// Zeek's TCP endpoint states (TCP_INACTIVE ... TCP_RESET), from which conn_state is derived.
+enum class TcpEndpointState : uint8_t {
+  kInactive,     // nothing sent yet
+  kSynSent,      // sent a SYN without ACK
+  kSynAckSent,   // sent a SYN+ACK
+  kPartial,      // active, but its SYN was never seen (capture started mid-flow)
+  kEstablished,  // handshake completed from this side's point of view
+  kClosed,       // sent a FIN
+  kReset,        // sent a RST
+};
+
 // TCP state per direction, enough for Zeek's conn_state and history.
 struct TcpDirection {
+  TcpEndpointState state = TcpEndpointState::kInactive;
   uint32_t isn = 0;          // first sequence number seen (SYN's, or first packet's)
-  uint32_t next_seq = 0;     // highest sequence number + length seen
+  uint32_t next_seq = 0;     // highest sequence number + length seen (SYN counts one, FIN none)
   bool seq_valid = false;
   bool syn = false;
   bool fin = false;
