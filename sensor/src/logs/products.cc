@@ -680,6 +680,34 @@ void Su(SyslogMessage* m) {
   Pam(m);
 }
 
+// Any other program: the user and peer address of authentication messages ("... for user 'x'
+// from: 1.2.3.4", "user=x rhost=1.2.3.4"). Sets fields only; the format stays as it is.
+void GenericAuth(SyslogMessage* m) {
+  string_view s = m->message;
+  if (!(Contains(s, "auth") || Contains(s, "login") || Contains(s, "Login") ||
+        Contains(s, "password") || Contains(s, "user"))) {
+    return;
+  }
+  for (string_view key : {"for user ", "user=", "user "}) {
+    size_t u = After(s, key);
+    if (u == npos) continue;
+    string_view name = Trim(TokenAt(s, u), "'\",;:");
+    if (!name.empty()) {
+      m->SetField("user", name);
+      break;
+    }
+  }
+  for (string_view key : {"from: ", "from ", "rhost=", "ip=", "[", "("}) {
+    size_t f = After(s, key);
+    if (f == npos) continue;
+    string_view ip = IpAt(s, f);
+    if (!ip.empty()) {
+      m->SetField("src_ip", ip);
+      break;
+    }
+  }
+}
+
 string_view BaseName(string_view app) {
   size_t paren = app.find('(');
   if (paren != npos) app = app.substr(0, paren);
@@ -789,6 +817,7 @@ bool ParseProduct(SyslogMessage* m) {
       }
     }
   }
+  GenericAuth(m);
   return false;
 }
 

@@ -54,9 +54,10 @@ size_t IsoTimestampLength(std::string_view s, size_t pos, bool need_zone, char d
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
   if (i < s.size() && s[i] == '.') {
     size_t f = ++i;
-    while (i < s.size() && IsDigit(s[i]) && i - f < 9) ++i;
+    while (i < s.size() && IsDigit(s[i]) && i - f < 20) ++i;
     if (i == f) return 0;
     if (i < s.size() && IsDigit(s[i])) return 0;
+    if (need_zone && i - f > 6) return 0;  // RFC 5424 TIME-SECFRAC: 1*6DIGIT
   }
   if (i < s.size() && s[i] == 'Z') return i + 1 - pos;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
@@ -95,6 +96,16 @@ size_t BsdTimestamp(std::string_view s, size_t pos, int default_year, std::strin
       se > 60) {
     return 0;
   }
+  // "hh:mm:ss YYYY" (year after the time, seen from Linksys and others)
+  if (year == default_year && i + 5 < s.size() && s[i] == ' ') {
+    size_t q = i + 1;
+    int trailing_year;
+    if (Digits(s, &q, 4, &trailing_year) && trailing_year >= 1970 && trailing_year < 2100 &&
+        q < s.size() && s[q] == ' ') {
+      year = trailing_year;
+      i = q;
+    }
+  }
   std::string_view frac;
   if (i < s.size() && s[i] == '.') {
     size_t f = i + 1;
@@ -120,6 +131,8 @@ constexpr size_t kMaxAppName = 48;
 constexpr size_t kMaxProcId = 128;
 constexpr size_t kMaxMsgId = 32;
 constexpr size_t kMaxSdName = 32;
+// Beyond the RFC limits a field is still read (format "rfc5424-lax") up to this many bytes.
+constexpr size_t kMaxLaxField = 1024;
 
 // Next SP-delimited header field of RFC 5424; false when there is no SP after it.
 bool NextField(std::string_view s, size_t* pos, std::string_view* field) {
@@ -135,13 +148,15 @@ void AssignNil(std::string_view field, std::string* out) {
 }
 
 // STRUCTURED-DATA at s[*pos] (not "-"). False on malformed input.
-bool ParseStructuredData(std::string_view s, size_t* pos, std::vector<SdElement>* out) {
+bool ParseStructuredData(std::string_view s, size_t* pos, std::vector<SdElement>* out,
+                         bool* lax) {
   size_t i = *pos;
   const size_t n = s.size();
   auto name = [&](std::string_view* v) {
     size_t b = i;
     while (i < n && s[i] > 32 && s[i] < 127 && s[i] != '=' && s[i] != ']' && s[i] != '"') ++i;
-    if (i == b || i - b > kMaxSdName) return false;
+    if (i == b || i - b > kMaxLaxField) return false;
+    if (i - b > kMaxSdName) *lax = true;
     *v = s.substr(b, i - b);
     return true;
   };
@@ -149,6 +164,9 @@ bool ParseStructuredData(std::string_view s, size_t* pos, std::vector<SdElement>
     ++i;
     std::string_view id;
     if (!name(&id)) return false;
+    for (const SdElement& seen : *out) {
+      if (seen.id == id) *lax = true;  // RFC 5424 6.3.2: an SD-ID appears at most once
+    }
     SdElement& element = out->emplace_back();
     element.id.assign(id);
     while (true) {
@@ -160,8 +178,13 @@ bool ParseStructuredData(std::string_view s, size_t* pos, std::vector<SdElement>
       if (s[i] != ' ') return false;
       ++i;
       std::string_view param;
-      if (!name(&param) || i + 1 >= n || s[i] != '=' || s[i + 1] != '"') return false;
-      i += 2;
+      if (!name(&param)) return false;
+      while (i < n && s[i] == ' ') ++i;  // "name= \"v\"" (seen from real senders)
+      if (i >= n || s[i] != '=') return false;
+      ++i;
+      while (i < n && s[i] == ' ') ++i;
+      if (i >= n || s[i] != '"') return false;
+      ++i;
       auto& [key, value] = element.params.emplace_back(std::string(param), std::string());
       (void)key;
       while (true) {
@@ -208,17 +231,22 @@ SyslogParser::SyslogParser(const SyslogParserConfig& config) : config_(config) {
 namespace {
 
 // RFC 5424 after "<PRI>1 ". False when the header is not valid RFC 5424.
-bool Parse5424(std::string_view s, SyslogMessage* out, uint64_t* bad_sd) {
+bool Parse5424(std::string_view s, SyslogMessage* out, uint64_t* bad_sd, bool* lax) {
+  auto limit = [&](std::string_view f, size_t max) {
+    if (f.size() > kMaxLaxField || !PrintAscii(f)) return false;
+    if (f.size() > max) *lax = true;
+    return true;
+  };
   size_t i = 0;
   std::string_view ts, host, app, proc, msgid;
   if (!NextField(s, &i, &ts)) return false;
   if (ts != "-") {
     if (IsoTimestampLength(ts, 0, true, 'T') != ts.size()) return false;
   }
-  if (!NextField(s, &i, &host) || host.size() > kMaxHostname || !PrintAscii(host)) return false;
-  if (!NextField(s, &i, &app) || app.size() > kMaxAppName || !PrintAscii(app)) return false;
-  if (!NextField(s, &i, &proc) || proc.size() > kMaxProcId || !PrintAscii(proc)) return false;
-  if (!NextField(s, &i, &msgid) || msgid.size() > kMaxMsgId || !PrintAscii(msgid)) {
+  if (!NextField(s, &i, &host) || !limit(host, kMaxHostname)) return false;
+  if (!NextField(s, &i, &app) || !limit(app, kMaxAppName)) return false;
+  if (!NextField(s, &i, &proc) || !limit(proc, kMaxProcId)) return false;
+  if (!NextField(s, &i, &msgid) || !limit(msgid, kMaxMsgId)) {
     // "... MSGID" at the very end without SD is not valid RFC 5424 either.
     return false;
   }
@@ -227,22 +255,24 @@ bool Parse5424(std::string_view s, SyslogMessage* out, uint64_t* bad_sd) {
   if (s[i] == '-') {
     ++i;
   } else if (s[i] == '[') {
-    if (!ParseStructuredData(s, &i, &sd)) {
+    if (!ParseStructuredData(s, &i, &sd, lax)) {
       ++*bad_sd;
       return false;
     }
   } else {
-    return false;
+    *lax = true;  // no STRUCTURED-DATA at all: MSG follows MSGID directly
+    --i;
   }
   if (i < s.size()) {
     if (s[i] != ' ') return false;
     ++i;
   }
+  // Over-long fields are cut to the RFC 5424 limits (as syslog-ng does); format says "lax".
   AssignNil(ts, &out->timestamp);
-  AssignNil(host, &out->hostname);
-  AssignNil(app, &out->app_name);
-  AssignNil(proc, &out->procid);
-  AssignNil(msgid, &out->msgid);
+  AssignNil(host.substr(0, kMaxHostname), &out->hostname);
+  AssignNil(app.substr(0, kMaxAppName), &out->app_name);
+  AssignNil(proc.substr(0, kMaxProcId), &out->procid);
+  AssignNil(msgid.substr(0, kMaxMsgId), &out->msgid);
   out->structured_data = std::move(sd);
   std::string_view msg = s.substr(i);
   if (msg.size() >= 3 && msg.substr(0, 3) == "\xEF\xBB\xBF") msg.remove_prefix(3);
@@ -252,7 +282,7 @@ bool Parse5424(std::string_view s, SyslogMessage* out, uint64_t* bad_sd) {
 
 bool TagChar(char c) {
   return scan::IsAlpha(c) || IsDigit(c) || c == '-' || c == '_' || c == '.' || c == '/' ||
-         c == '(' || c == ')' || c == '%' || c == '@' || c == '#' || c == '+' || c == '=' ||
+         c == '(' || c == ')' || c == '%' || c == '@' || c == '#' || c == '+' ||
          c == '*';
 }
 
@@ -264,6 +294,7 @@ bool ParseTag(std::string_view s, size_t* pos, bool loose, SyslogMessage* out) {
   while (i < n && i - b < 64 && TagChar(s[i])) ++i;
   if (i == b) return false;
   std::string_view tag = s.substr(b, i - b);
+  if (!loose && IsDigit(tag[0])) return false;
   std::string_view pid;
   bool strong = false;
   if (i < n && s[i] == '[') {
@@ -284,6 +315,31 @@ bool ParseTag(std::string_view s, size_t* pos, bool loose, SyslogMessage* out) {
   if (i < n && s[i] != ' ' && s[i] != '\t') {
     if (!strong) return false;
     // "tag:msg" without SP: accepted (rsyslog does the same)
+  }
+  if (!strong && loose && i < n && s[i] == ' ' && tag[0] >= 'A' && tag[0] <= 'Z') {
+    // "Samba Server: msg", "Samba Server[42]: msg": a two-word program name.
+    size_t j = i + 1;
+    while (j < n && j - i < 32 && TagChar(s[j]) && s[j] != ':') ++j;
+    if (j > i + 1 && j < n && (s[j] == ':' || s[j] == '[')) {
+      size_t end = j;
+      if (s[j] == '[') {
+        size_t close = s.find(']', j);
+        if (close != std::string_view::npos && close + 1 < n && s[close + 1] == ':' &&
+            close - j <= kMaxProcId) {
+          pid = s.substr(j + 1, close - j - 1);
+          end = close + 1;
+        } else {
+          end = std::string_view::npos;
+        }
+      }
+      if (end != std::string_view::npos && s[end] == ':') {
+        tag = s.substr(b, j - b);
+        i = end + 1;
+        strong = true;
+      } else {
+        pid = {};
+      }
+    }
   }
   if (!strong && !loose) return false;
   while (!tag.empty() && tag.back() == ':') tag.remove_suffix(1);
@@ -328,10 +384,15 @@ void SyslogParser::Parse(std::string_view raw, SyslogMessage* out) {
   }
   std::string_view rest = s.substr(i);
 
-  // RFC 5424: VERSION "1" SP.
-  if (out->pri && rest.size() >= 2 && rest[0] == '1' && rest[1] == ' ') {
-    if (Parse5424(rest.substr(2), out, &stats_.bad_sd)) {
-      out->format = "rfc5424";
+  // RFC 5424: VERSION (NONZERO-DIGIT 0*2DIGIT) SP. Only "1" is defined; later versions are
+  // read with the same grammar.
+  size_t version_end = 0;
+  while (version_end < rest.size() && version_end < 3 && IsDigit(rest[version_end])) ++version_end;
+  if (out->pri && version_end > 0 && rest[0] != '0' && version_end < rest.size() &&
+      rest[version_end] == ' ') {
+    bool lax = false;
+    if (Parse5424(rest.substr(version_end + 1), out, &stats_.bad_sd, &lax)) {
+      out->format = lax ? "rfc5424-lax" : "rfc5424";
       ++stats_.rfc5424;
       if (ParseProduct(out)) ++stats_.product;
       return;
@@ -359,9 +420,17 @@ void SyslogParser::Parse(std::string_view raw, SyslogMessage* out) {
       while (k < n && rest[k] == ' ') ++k;
     }
   }
+  while (k < n && rest[k] == ' ' && k < 4) ++k;
   size_t ts_start = k;
   if (k < n && (rest[k] == '*' || rest[k] == '.')) ++ts_start;  // Cisco clock (un)synced marks
   if (size_t len = BsdTimestamp(rest, ts_start, year_, &out->timestamp); len != 0) {
+    if (ts_start > k) {
+      // Cisco marks: '*' = clock not synchronised, '.' = synchronised at some point (kept as
+      // the RFC 5424 timeQuality element, as syslog-ng does).
+      SdElement& quality = out->structured_data.emplace_back();
+      quality.id = "timeQuality";
+      quality.params.emplace_back("isSynced", rest[k] == '*' ? "0" : "1");
+    }
     k = ts_start + len;
     have_ts = true;
     // Trailing zone name ("UTC", "CET") and the ':' Cisco puts after the time.
@@ -375,8 +444,9 @@ void SyslogParser::Parse(std::string_view raw, SyslogMessage* out) {
       }
     }
     if (k < n && rest[k] == ':') ++k;
-  } else if (size_t iso = IsoTimestampLength(rest, ts_start, false, 'T'); iso != 0) {
+  } else if (size_t iso = IsoTimestampLength(rest, ts_start, false, ' '); iso != 0) {
     out->timestamp.assign(rest.substr(ts_start, iso));
+    if (out->timestamp.size() > 10) out->timestamp[10] = 'T';
     if (out->timestamp.find_first_of("Z+-", 19) == std::string::npos) out->timestamp += 'Z';
     k = ts_start + iso;
     have_ts = true;
@@ -392,21 +462,24 @@ void SyslogParser::Parse(std::string_view raw, SyslogMessage* out) {
     std::string_view token = rest.substr(k, e - k);
     bool is_tag = token.empty() || token.back() == ':' ||
                   token.find('[') != std::string_view::npos || token[0] == '%';
-    bool host_ok = !is_tag && e < n && token.size() <= kMaxHostname;
+    bool no_tag = false;
+    bool host_ok = !is_tag && !token.empty() && token.size() <= kMaxHostname;
     for (char c : token) host_ok = host_ok && HostChar(c);
     if (host_ok) {
       out->hostname.assign(token);
-      k = e + 1;
-      while (k < n && rest[k] == ' ') ++k;
-      // "host: " (some Cisco devices put a colon after the host name)
-    } else if (!is_tag && !token.empty() && token.back() == ':') {
-      k = e + 1;
+      k = std::min(e + 1, n);
+      size_t spaces = 0;
+      while (k < n && rest[k] == ' ') {
+        ++k;
+        ++spaces;
+      }
+      no_tag = spaces > 1;  // "host   msg": a gap where the tag would be means no tag
     }
-    if (k < n) ParseTag(rest, &k, true, out);
+    if (k < n && !no_tag) ParseTag(rest, &k, true, out);
   } else {
     size_t t = k;
     while (t < n && rest[t] == ' ') ++t;
-    if (ParseTag(rest, &t, false, out)) {
+    if ((out->pri || rest.find('[') < rest.find(' ')) && ParseTag(rest, &t, false, out)) {
       k = t;
       have_header = true;
       if (out->pri) out->hostname.clear();

@@ -97,13 +97,35 @@ std::string BsdNormal(const std::string& s) {  // "Aug  7 06:30:00.123" -> "Aug 
 std::string RsyslogEscape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c < 0x20) {
+    if (c < 0x20 && c != '\t') {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "#%03o", c);
       out += buf;
     } else {
       out.push_back(static_cast<char>(c));
     }
+  }
+  return out;
+}
+
+// The corpus shows bytes that are not UTF-8 as "\xNN" text (raw_not_utf8 cases).
+std::string EscapeInvalidUtf8(const std::string& s) {
+  std::string probe;
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+               : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (!ok) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+      continue;
+    }
+    out.append(s, i, len);
+    i += len - 1;
   }
   return out;
 }
@@ -182,7 +204,7 @@ void CheckStr(Checker& c, const JsonValue& e, const char* key, const std::string
   }
 }
 
-void CheckSd(Checker& c, const JsonValue& sd, const SyslogMessage& m) {
+void CheckSd(Checker& c, const JsonValue& sd, const SyslogMessage& m, bool escaped) {
   for (const auto& [id, params] : sd.members) {
     const SdElement* el = nullptr;
     for (const auto& e : m.structured_data) {
@@ -196,6 +218,14 @@ void CheckSd(Checker& c, const JsonValue& sd, const SyslogMessage& m) {
       std::string got = "(absent)";
       for (const auto& [k, v] : el->params) {
         if (k == name) got = v;
+      }
+      if (escaped) {  // go-syslog keeps PARAM-VALUE escapes as written; we unescape
+        std::string e;
+        for (char ch : got) {
+          if (ch == '\\' || ch == '"' || ch == ']') e.push_back('\\');
+          e.push_back(ch);
+        }
+        got = e;
       }
       c.Eq("sd " + id + "." + name, Text(&value), got);
     }
@@ -226,13 +256,15 @@ void CheckRsyslog(Checker& c, const JsonValue& e, const std::string& raw, const 
   }
 }
 
-void CheckGoSyslog(Checker& c, const JsonValue& e, const SyslogMessage& m) {
+void CheckGoSyslog(Checker& c, const JsonValue& e, const SyslogMessage& m, bool not_utf8) {
   const JsonValue* valid = e.Get("valid");
   if (valid && !valid->boolean) {
     if (const JsonValue* p = e.Get("best_effort_partial")) {
       CheckPri(c, *p, "pri", "facility", "severity", m);
     }
-    c.Eq("format (strictly invalid)", "not rfc5424", m.format == "rfc5424" ? "rfc5424" : "not rfc5424");
+    // We read what we can of an invalid message but never call it (strict) rfc5424.
+    c.Eq("format (strictly invalid)", "not rfc5424",
+         m.format == "rfc5424" ? "rfc5424" : "not rfc5424");
     return;
   }
   CheckPri(c, e, "pri", "facility", "severity", m);
@@ -244,9 +276,9 @@ void CheckGoSyslog(Checker& c, const JsonValue& e, const SyslogMessage& m) {
   if (const JsonValue* msg = e.Get("message")) {
     std::string want = msg->text;
     if (want.rfind("\xEF\xBB\xBF", 0) == 0) want.erase(0, 3);  // go-syslog keeps the BOM
-    c.Eq("message", want, m.message);
+    c.Eq("message", want, not_utf8 ? EscapeInvalidUtf8(m.message) : m.message);
   }
-  if (const JsonValue* sd = e.Get("structured_data")) CheckSd(c, *sd, m);
+  if (const JsonValue* sd = e.Get("structured_data")) CheckSd(c, *sd, m, true);
 }
 
 void CheckSyslogNg(Checker& c, const JsonValue& e, const SyslogMessage& m) {
@@ -256,11 +288,20 @@ void CheckSyslogNg(Checker& c, const JsonValue& e, const SyslogMessage& m) {
     return;
   }
   CheckPri(c, e, "pri", "facility", "severity", m);
-  CheckStr(c, e, "hostname", m.hostname);
-  CheckStr(c, e, "app_name", m.app_name);
-  CheckStr(c, e, "procid", m.procid);
-  CheckStr(c, e, "msgid", m.msgid);
-  if (e.Get("message")) c.Eq("message", msg, m.message);
+  // Without LP_EXPECT_HOSTNAME syslog-ng reads the first word as the program: a configuration
+  // choice, not the message, so the header split is compared only when it expects a host.
+  std::string flags = Text(e.Get("syslog_ng_parse_flags"));
+  // A bad_hostname_re option (a regex that rejects host names) is configuration too.
+  bool header = (flags.find("LP_EXPECT_HOSTNAME") != std::string::npos ||
+                 flags.find("LP_SYSLOG_PROTOCOL") != std::string::npos) &&
+                e.Get("bad_hostname_re") == nullptr;
+  if (header) {
+    CheckStr(c, e, "hostname", m.hostname);
+    CheckStr(c, e, "app_name", m.app_name);
+    CheckStr(c, e, "procid", m.procid);
+    CheckStr(c, e, "msgid", m.msgid);
+    if (e.Get("message")) c.Eq("message", msg, m.message);
+  }
   if (const JsonValue* pairs = e.Get("sd_pairs")) {
     for (const auto& [key, value] : pairs->members) {
       std::string rest = key.substr(std::string(".SDATA.").size());
@@ -275,7 +316,8 @@ void CheckSyslogNg(Checker& c, const JsonValue& e, const SyslogMessage& m) {
     }
   }
   const JsonValue* unix_ts = e.Get("timestamp_unix");
-  if (unix_ts && unix_ts->type == JsonValue::Type::kNumber) {
+  // 1549615069 is the test clock's "now": syslog-ng's stand-in for a missing timestamp.
+  if (unix_ts && unix_ts->type == JsonValue::Type::kNumber && unix_ts->text != "1549615069") {
     long long wall = static_cast<long long>(unix_ts->number) +
                      static_cast<long long>(e.Get("timestamp_gmtoff_sec")
                                                 ? e.Get("timestamp_gmtoff_sec")->number : 0);
@@ -433,7 +475,11 @@ TEST(CorpusTest, AgreesWithEverySourceAsNormalised) {
       if (const JsonValue* mx = expected->Get("max_message_length")) max = std::stoul(mx->text);
       SyslogFramer framer(max);
       std::vector<SyslogMessage> frames;
-      auto on = [&](std::string_view f) { parser.Parse(f, &frames.emplace_back()); };
+      std::vector<std::string> bodies;
+      auto on = [&](std::string_view f) {
+        bodies.emplace_back(f);
+        parser.Parse(f, &frames.emplace_back());
+      };
       framer.Feed(raw, on);
       framer.Finish(on);
       if (const JsonValue* msgs = expected->Get("messages")) {  // zeek
@@ -443,9 +489,9 @@ TEST(CorpusTest, AgreesWithEverySourceAsNormalised) {
         }
       } else if (const JsonValue* count = expected->Get("message_count")) {  // rsyslog
         c.Eq("frames", Text(count), std::to_string(frames.size()));
-        if (const JsonValue* bodies = expected->Get("messages_rawmsg_6_7")) {
-          for (size_t k = 0; k < bodies->items.size() && k < frames.size(); ++k) {
-            c.Eq("frame body", bodies->items[k].text, frames[k].message);
+        if (const JsonValue* want = expected->Get("messages_rawmsg_6_7")) {  // rawmsg[6..7]
+          for (size_t k = 0; k < want->items.size() && k < bodies.size(); ++k) {
+            c.Eq("frame body", want->items[k].text, bodies[k].substr(5, 2));
           }
         }
       } else if (const JsonValue* results = expected->Get("results_best_effort")) {  // go-syslog
@@ -475,7 +521,7 @@ TEST(CorpusTest, AgreesWithEverySourceAsNormalised) {
         ADD_FAILURE() << id << " lost";
       }
       if (source == "rsyslog-testbench") CheckRsyslog(c, *expected, raw, product, m);
-      else if (source == "go-syslog") CheckGoSyslog(c, *expected, m);
+      else if (source == "go-syslog") CheckGoSyslog(c, *expected, m, kase->Get("raw_not_utf8") != nullptr);
       else if (source == "syslog-ng-unit-tests") CheckSyslogNg(c, *expected, m);
       else if (source == "zeek-btest-pcap") CheckZeekOne(c, *expected, m);
       else CheckProductFields(c, source, *expected, m);
