@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -81,6 +82,37 @@ bool IsUdpServerPort(uint16_t port) {
   }
 }
 
+// The four 16-bit fields after the addresses, loaded as one word, plus the protocol.
+static_assert(offsetof(FlowKey, hi_port) == offsetof(FlowKey, lo_port) + 2 &&
+              offsetof(FlowKey, vlan) == offsetof(FlowKey, lo_port) + 4 &&
+              offsetof(FlowKey, inner_vlan) == offsetof(FlowKey, lo_port) + 6);
+inline uint64_t KeyTail(const FlowKey& k) {
+  return Load64(reinterpret_cast<const uint8_t*>(&k.lo_port)) ^ k.proto;
+}
+
+// FlowKey equality by 64-bit words (operator== compares the arrays with memcmp).
+inline bool SameKey(const FlowKey& a, const FlowKey& b) {
+  const uint8_t* a1 = a.lo_addr.bytes().data();
+  const uint8_t* a2 = a.hi_addr.bytes().data();
+  const uint8_t* b1 = b.lo_addr.bytes().data();
+  const uint8_t* b2 = b.hi_addr.bytes().data();
+  return ((Load64(a1) ^ Load64(b1)) | (Load64(a1 + 8) ^ Load64(b1 + 8)) |
+          (Load64(a2) ^ Load64(b2)) | (Load64(a2 + 8) ^ Load64(b2 + 8)) |
+          (KeyTail(a) ^ KeyTail(b)) | (a.proto ^ b.proto)) == 0;
+}
+
+// Compares addresses in byte order (the order of IpAddress::operator<=>): -1, 0 or 1.
+inline int CompareAddr(const rules::IpAddress& a, const rules::IpAddress& b) {
+  uint64_t a0 = __builtin_bswap64(Load64(a.bytes().data()));
+  uint64_t b0 = __builtin_bswap64(Load64(b.bytes().data()));
+  if (a0 != b0) {
+    return a0 < b0 ? -1 : 1;
+  }
+  uint64_t a1 = __builtin_bswap64(Load64(a.bytes().data() + 8));
+  uint64_t b1 = __builtin_bswap64(Load64(b.bytes().data() + 8));
+  return a1 < b1 ? -1 : (a1 == b1 ? 0 : 1);
+}
+
 inline bool IsIcmp(uint8_t proto) { return proto == kProtoIcmp || proto == kProtoIcmpV6; }
 
 TimeoutClass ClassOf(uint8_t proto) {
@@ -125,11 +157,10 @@ size_t StringHeap(const std::string& s) {
 size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
   const uint8_t* lo = k.lo_addr.bytes().data();
   const uint8_t* hi = k.hi_addr.bytes().data();
-  uint64_t tail = (uint64_t{k.lo_port} << 48) | (uint64_t{k.hi_port} << 32) |
-                  (uint64_t{k.vlan} << 20) | (uint64_t{k.inner_vlan} << 8) | k.proto;
+  uint64_t tail = KeyTail(k);
   uint64_t h = Mum(Load64(lo) ^ 0xa0761d6478bd642full, Load64(lo + 8) ^ 0xe7037ed1a0b428dbull);
   h ^= Mum(Load64(hi) ^ 0x8ebc6af09c88c6e3ull, Load64(hi + 8) ^ 0x589965cc75374cc3ull);
-  return Mum(h ^ tail, 0x1d8e4e27c47d124full);
+  return Mum(h ^ tail, 0x1d8e4e27c47d124full ^ (uint64_t{k.proto} << 40));
 }
 
 class FlowTable::Impl {
@@ -159,8 +190,8 @@ class FlowTable::Impl {
   size_t MemoryBytes() const;
 
  private:
+  // Bookkeeping first: with the key at the start of the record, one lookup touches two lines.
   struct Node {
-    FlowRecord rec;
     uint64_t seq = 0;        // creation order (Flush ties)
     int64_t touch_us = 0;    // table time of the last packet (monotonic across the table)
     int64_t report_ref_us = 0;
@@ -171,6 +202,7 @@ class FlowTable::Impl {
     uint8_t cls = kOtherClass;
     bool orig_is_lo = true;  // the originator is the key's lo side
     bool in_use = false;
+    FlowRecord rec;
   };
   struct List {
     uint32_t head = kNil, tail = kNil;
@@ -247,7 +279,16 @@ class FlowTable::Impl {
   void End(uint32_t i, FlowEndReason reason);
   uint32_t Create(const FlowKey& key, uint32_t tag, bool src_is_lo, const DecodedPacket& p);
   bool Expired(const Node& n) const { return now_ - n.touch_us >= timeouts_[n.cls]; }
-  void AddHistory(Node& n, bool from_orig, char upper);
+  void AddHistory(Node& n, bool from_orig, char upper) { AddHistoryBits(n, from_orig, Bit(upper)); }
+  static constexpr uint32_t Bit(char upper) { return uint32_t{1} << (upper - 'A'); }
+  // Appends the letters in `bits` (Bit('S') | ...) not yet in the history of that direction.
+  void AddHistoryBits(Node& n, bool from_orig, uint32_t bits) {
+    uint64_t wanted = uint64_t{bits} << (from_orig ? 0 : 32);
+    if ((wanted & ~n.hist_mask) != 0) {
+      AppendHistory(n, from_orig, bits);
+    }
+  }
+  void AppendHistory(Node& n, bool from_orig, uint32_t bits);
   void UpdateTcp(Node& n, const DecodedPacket& p, bool from_orig);
 
   FlowTableConfig config_;
@@ -293,7 +334,7 @@ uint32_t FlowTable::Impl::Find(const FlowKey& key, uint32_t tag) const {
     if (s.node == 0) {
       return kNil;
     }
-    if (s.tag == tag && node(s.node - 1).rec.key == key) {
+    if (s.tag == tag && SameKey(node(s.node - 1).rec.key, key)) {
       return s.node - 1;
     }
     pos = (pos + 1) & mask_;
@@ -434,14 +475,17 @@ uint32_t FlowTable::Impl::Create(const FlowKey& key, uint32_t tag, bool src_is_l
   return i;
 }
 
-void FlowTable::Impl::AddHistory(Node& n, bool from_orig, char upper) {
-  int bit = upper - 'A' + (from_orig ? 0 : 32);
-  uint64_t m = uint64_t{1} << bit;
-  if (n.hist_mask & m) {
-    return;
+void FlowTable::Impl::AppendHistory(Node& n, bool from_orig, uint32_t bits) {
+  // The order letters of one packet are added in.
+  static constexpr char kOrder[] = "ISHFRADWGT";
+  const int shift = from_orig ? 0 : 32;
+  for (const char* c = kOrder; *c != '\0'; ++c) {
+    uint64_t m = uint64_t{Bit(*c)} << shift;
+    if ((bits & Bit(*c)) != 0 && (n.hist_mask & m) == 0) {
+      n.hist_mask |= m;
+      n.rec.history.push_back(from_orig ? *c : static_cast<char>(*c - 'A' + 'a'));
+    }
   }
-  n.hist_mask |= m;
-  n.rec.history.push_back(from_orig ? upper : static_cast<char>(upper - 'A' + 'a'));
 }
 
 void FlowTable::Impl::UpdateTcp(Node& n, const DecodedPacket& p, bool from_orig) {
@@ -458,27 +502,28 @@ void FlowTable::Impl::UpdateTcp(Node& n, const DecodedPacket& p, bool from_orig)
   e.flags_seen |= f;
 
   // History letters (Zeek's conn.log "history"), once per direction.
-  if (syn && (fin || rst)) {
-    AddHistory(n, from_orig, 'I');
-  }
+  uint32_t letters = 0;
   if (syn) {
-    AddHistory(n, from_orig, ack ? 'H' : 'S');
+    letters |= ack ? Bit('H') : Bit('S');
+    if (fin || rst) {
+      letters |= Bit('I');
+    }
   }
   if (fin) {
-    AddHistory(n, from_orig, 'F');
+    letters |= Bit('F');
   }
   if (rst) {
-    AddHistory(n, from_orig, 'R');
+    letters |= Bit('R');
   }
   if (ack && !syn && !fin && !rst && len == 0) {
-    AddHistory(n, from_orig, 'A');
+    letters |= Bit('A');
   }
   if (len > 0) {
-    AddHistory(n, from_orig, 'D');
+    letters |= Bit('D');
     e.saw_data = true;
   }
   if (p.tcp_window == 0 && !syn && !fin && !rst) {
-    AddHistory(n, from_orig, 'W');
+    letters |= Bit('W');
   }
 
   // Sequence space: payload_bytes is the span of sequence numbers carried (gaps included, as
@@ -496,9 +541,9 @@ void FlowTable::Impl::UpdateTcp(Node& n, const DecodedPacket& p, bool from_orig)
       s.missed_bytes += static_cast<uint32_t>(d);
       s.payload_bytes += static_cast<uint32_t>(d);
       e.next_seq = data_seq;
-      AddHistory(n, from_orig, 'G');
+      letters |= Bit('G');
     } else if (d < 0) {
-      AddHistory(n, from_orig, 'T');
+      letters |= Bit('T');
     }
     const int32_t adv = static_cast<int32_t>(data_seq + len - e.next_seq);
     if (adv > 0) {
@@ -506,6 +551,8 @@ void FlowTable::Impl::UpdateTcp(Node& n, const DecodedPacket& p, bool from_orig)
       e.next_seq = data_seq + len;
     }
   }
+
+  AddHistoryBits(n, from_orig, letters);
 
   // Endpoint state machine (Zeek's TCP_INACTIVE ... TCP_RESET).
   using S = TcpEndpointState;
@@ -549,7 +596,7 @@ FlowRecord& FlowTable::Impl::Update(const DecodedPacket& p, bool* from_orig) {
   if (p.timestamp_us > now_) {
     now_ = p.timestamp_us;
   }
-  if (now_ >= next_check_us_) {
+  if (__builtin_expect(now_ >= next_check_us_, 0)) {
     Advance(now_);
   }
 
@@ -563,7 +610,8 @@ FlowRecord& FlowTable::Impl::Update(const DecodedPacket& p, bool* from_orig) {
     sp = p.src_port;
     dp = p.dst_port;
   }
-  bool src_is_lo = p.src < p.dst || (p.src == p.dst && sp <= dp);
+  const int order = CompareAddr(p.src, p.dst);
+  const bool src_is_lo = order < 0 || (order == 0 && sp <= dp);
   if (src_is_lo) {
     key.lo_addr = p.src;
     key.hi_addr = p.dst;
@@ -619,9 +667,11 @@ FlowRecord& FlowTable::Impl::Update(const DecodedPacket& p, bool* from_orig) {
     }
   }
   // Move to the tail of its (possibly new) class list: most recently active.
-  ListUnlink(lists_[n.cls], i);
-  n.cls = new_cls;
-  ListPush(lists_[n.cls], i);
+  if (new_cls != n.cls || lists_[n.cls].tail != i) {
+    ListUnlink(lists_[n.cls], i);
+    n.cls = new_cls;
+    ListPush(lists_[n.cls], i);
+  }
   return r;
 }
 
