@@ -1,2 +1,189 @@
-// utkikk-sensor: placeholder until the pipeline lands.
-int main() { return 0; }
+// utkikk-sensor: captures (live or from a file), decodes, tracks and classifies flows, and writes
+// Zeek-style logs. Parses arguments, loads the config, opens the capture, drops privileges,
+// wires the pipeline and runs it. Everything worth testing lives in the sensor library.
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "sensor/config.h"
+#include "sensor/pipeline/pipeline.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: utkikk-sensor --config FILE (--read CAPTURE | --interface IF) [--log-dir DIR]\n"
+    "  --config FILE     the sensor configuration (see docs/configuration.md)\n"
+    "  --read CAPTURE    process a pcap or pcapng file, then exit\n"
+    "  --interface IF    capture live on IF until SIGINT or SIGTERM\n"
+    "  --log-dir DIR     write logs here instead of the config's logs.directory\n";
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+struct Options {
+  std::string config;
+  std::string read;
+  std::string interface;
+  std::string log_dir;
+};
+
+bool ParseOptions(int argc, char** argv, Options* o, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string* target = nullptr;
+    if (arg == "--config") target = &o->config;
+    else if (arg == "--read" || arg == "-r") target = &o->read;
+    else if (arg == "--interface" || arg == "-i") target = &o->interface;
+    else if (arg == "--log-dir") target = &o->log_dir;
+    else {
+      *error = "unknown argument '" + arg + "'";
+      return false;
+    }
+    if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+      *error = arg + " needs a value";
+      return false;
+    }
+    *target = argv[++i];
+  }
+  if (o->config.empty()) {
+    *error = "--config is required";
+    return false;
+  }
+  if (o->read.empty() == o->interface.empty()) {
+    *error = "give exactly one of --read CAPTURE or --interface IF";
+    return false;
+  }
+  return true;
+}
+
+// Leaves root for the configured user once the capture is open (the packet socket stays usable).
+bool DropPrivileges(const std::string& user, std::string* error) {
+  if (geteuid() != 0 || user.empty() || user == "root") {
+    return true;
+  }
+  errno = 0;
+  struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) {
+    *error = "user '" + user + "' (config key 'user') does not exist";
+    return false;
+  }
+  if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+    *error = "cannot switch to user '" + user + "': " + std::strerror(errno);
+    return false;
+  }
+  if (setuid(0) == 0) {
+    *error = "privileges were not dropped";
+    return false;
+  }
+  return true;
+}
+
+void PrintProgress(const sensor::PacketSource& source, uint64_t packets) {
+  uint64_t total = source.bytes_total();
+  if (total > 0) {
+    std::fprintf(stderr, "\r%s: %llu packets, %.1f%%   ", source.name().c_str(),
+                 static_cast<unsigned long long>(packets),
+                 100.0 * static_cast<double>(source.bytes_read()) / static_cast<double>(total));
+  } else {
+    std::fprintf(stderr, "\r%s: %llu packets   ", source.name().c_str(),
+                 static_cast<unsigned long long>(packets));
+  }
+}
+
+int Run(int argc, char** argv) {
+  Options options;
+  std::string error;
+  if (!ParseOptions(argc, argv, &options, &error)) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n%s", error.c_str(), kUsage);
+    return 2;
+  }
+  auto log = spdlog::stderr_color_mt("sensor");
+  log->set_pattern("%L %n: %v");
+
+  auto config = sensor::LoadSensorConfig(options.config);
+  if (!config) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  if (!options.log_dir.empty()) {
+    config->logs.directory = options.log_dir;
+  }
+
+  rules::Result<sensor::PacketSourcePtr> source =
+      options.read.empty() ? [&] {
+        sensor::CaptureConfig capture = config->capture;
+        capture.interface = options.interface;
+        return sensor::OpenLiveInterface(capture);
+      }()
+                           : sensor::OpenPcapFile(options.read);
+  if (!source) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n", source.error().message.c_str());
+    return 1;
+  }
+  auto sink = sensor::OpenZeekLogSink(config->logs.directory, config->logs.format);
+  if (!sink) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n", sink.error().message.c_str());
+    return 1;
+  }
+  if (!DropPrivileges(config->user, &error)) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n", error.c_str());
+    return 1;
+  }
+  auto classifier = sensor::MakeNdpiClassifier(sensor::ClassifierConfig{});
+  if (!classifier) {
+    std::fprintf(stderr, "utkikk-sensor: %s\n", classifier.error().message.c_str());
+    return 1;
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink));
+  log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
+  std::function<void(const sensor::PacketSource&, uint64_t)> progress;
+  bool tty = isatty(STDERR_FILENO) == 1;
+  if (tty) {
+    progress = PrintProgress;
+  }
+  auto done = sensor::RunCapture(**source, pipeline, g_stop, progress);
+  if (tty) {
+    std::fputc('\n', stderr);
+  }
+  sensor::StatsRecord stats = pipeline.CurrentStats();
+  log->info("{} packets, {} flows, {} anomalies, {} dropped by the capture", stats.pkts_proc,
+            stats.tcp_conns + stats.udp_conns + stats.icmp_conns, stats.weirds,
+            stats.pkts_dropped + stats.pkts_if_dropped);
+  if (!done) {
+    log->error("{}", done.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "utkikk-sensor: fatal: %s\n", e.what());
+    return 1;
+  }
+}

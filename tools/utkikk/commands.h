@@ -11,5 +11,6 @@ using Args = std::vector<std::string>;
 
 int RunIdentify(const Args& args);  // utkikk identify --kind KIND [--jsonl]     (cmd_identify.cc)
 int RunLogs(const Args& args);      // utkikk logs parse [--jsonl] | logs query (cmd_logs.cc)
+int RunFlows(const Args& args);     // utkikk flows [--log-dir DIR] [--host IP]  (cmd_flows.cc)
 
 }  // namespace utkikk_cli

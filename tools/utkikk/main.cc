@@ -12,7 +12,9 @@ constexpr const char* kUsage =
     "usage: utkikk COMMAND [ARGS]\n"
     "commands:\n"
     "  identify --kind KIND [--jsonl]   name vendor/product/version of banners read from stdin\n"
-    "  logs parse [--jsonl]             parse syslog messages read from stdin into JSON\n";
+    "  logs parse [--jsonl]             parse syslog messages read from stdin into JSON\n"
+    "  flows [--log-dir DIR] [--host IP] [--format table|json]\n"
+    "                                   services seen in conn.log, internal and exposed\n";
 
 }  // namespace
 
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "identify") return utkikk_cli::RunIdentify(args);
     if (command == "logs") return utkikk_cli::RunLogs(args);
+    if (command == "flows") return utkikk_cli::RunFlows(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "utkikk %s: %s\n", command.c_str(), e.what());
     return 1;
