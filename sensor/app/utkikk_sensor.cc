@@ -133,7 +133,8 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", source.error().message.c_str());
     return 1;
   }
-  auto sink = sensor::OpenZeekLogSink(config->logs.directory, config->logs.format);
+  auto sink = sensor::OpenZeekLogSink(config->logs.directory, config->logs.format,
+                                       config->sensor_id);
   if (!sink) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", sink.error().message.c_str());
     return 1;

@@ -35,7 +35,8 @@ Result<> MakeDirectories(const std::string& dir) {
 
 class ZeekLogSink : public PipelineSink {
  public:
-  ZeekLogSink(std::string dir, ZeekLogFormat format) : dir_(std::move(dir)), format_(format) {}
+  ZeekLogSink(std::string dir, ZeekLogFormat format, std::string peer)
+      : dir_(std::move(dir)), format_(format), peer_(std::move(peer)) {}
 
   void OnFlowEnd(const FlowRecord& flow, FlowEndReason, bool local_orig,
                  bool local_resp) override {
@@ -49,6 +50,7 @@ class ZeekLogSink : public PipelineSink {
     WeirdRecord r;
     r.ts_us = ts_us;
     r.name = WeirdName(weird);
+    r.peer = peer_;
     FlowEndpoints endpoints;
     if (flow != nullptr) {
       r.uid = flow->uid;
@@ -125,6 +127,7 @@ class ZeekLogSink : public PipelineSink {
 
   std::string dir_;
   ZeekLogFormat format_;
+  std::string peer_;
   std::unique_ptr<ConnLog> conn_;
   std::unique_ptr<WeirdLog> weird_;
   std::unique_ptr<StatsLog> stats_;
@@ -134,12 +137,13 @@ class ZeekLogSink : public PipelineSink {
 
 }  // namespace
 
-Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat format) {
+Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat format,
+                                        const std::string& peer) {
   if (auto made = MakeDirectories(dir); !made) {
     return tl::make_unexpected(made.error());
   }
   return std::make_unique<ZeekLogSink>(
-      dir, format == LogFormat::kTsv ? ZeekLogFormat::kTsv : ZeekLogFormat::kJson);
+      dir, format == LogFormat::kTsv ? ZeekLogFormat::kTsv : ZeekLogFormat::kJson, peer);
 }
 
 }  // namespace sensor

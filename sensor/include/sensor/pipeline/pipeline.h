@@ -58,8 +58,10 @@ class PipelineSink {
 };
 using PipelineSinkPtr = std::unique_ptr<PipelineSink>;
 
-// The production sink: conn.log, weird.log and stats.log in `dir`, Zeek JSON or TSV.
-rules::Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat format);
+// The production sink: conn.log, weird.log and stats.log in `dir`, Zeek JSON or TSV; `peer` (the
+// sensor id) goes into weird.log's peer field.
+rules::Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat format,
+                                               const std::string& peer);
 
 class Pipeline {
  public:
