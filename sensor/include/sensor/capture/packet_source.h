@@ -1,5 +1,10 @@
 // Where packets come from: a capture file (pcap or pcapng) or a live interface, through libpcap.
-// One source per capture thread; not thread-safe.
+// The caller owns a source (PacketSourcePtr). One source per capture thread; not thread-safe.
+//
+// Stopping a live capture from a signal handler: Next() waits at most CaptureConfig::timeout_ms
+// and then returns false, so the capture loop simply checks a flag the handler sets
+// (`volatile std::sig_atomic_t` or a lock-free std::atomic<bool>) between calls. No call into
+// the source from the handler is needed (pcap_breakloop() only serves pcap_loop/pcap_dispatch).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +28,8 @@ struct PacketView {
 
 // Counters of the capture itself. For a live interface they come from pcap_stats().
 struct CaptureStats {
-  uint64_t received = 0;          // packets handed to the sensor
+  uint64_t received = 0;          // packets handed to the sensor by Next()
+  uint64_t kernel_received = 0;   // pcap_stats ps_recv (live only): packets that passed the filter
   uint64_t dropped = 0;           // pcap_stats ps_drop: dropped for lack of buffer space
   uint64_t interface_dropped = 0; // pcap_stats ps_ifdrop: dropped by the interface or driver
 };
@@ -49,15 +55,22 @@ class PacketSource {
   virtual CaptureStats stats() const = 0;
   // A description for logs: "file /x/y.pcap" or "interface eth1".
   virtual std::string name() const = 0;
+  // A warning from opening the source that did not stop it (pcap_activate's warnings, e.g.
+  // "promiscuous mode not supported"), for the caller to log once; empty when there was none.
+  virtual std::string warning() const { return {}; }
   // Bytes of the file read so far and its size (both 0 for live sources), for progress lines.
   virtual uint64_t bytes_read() const { return 0; }
   virtual uint64_t bytes_total() const { return 0; }
 };
 using PacketSourcePtr = std::unique_ptr<PacketSource>;
 
-// A missing, unreadable or non-capture file gives an error whose message names the path.
+// A missing, unreadable or non-capture file gives an error whose message names the path and the
+// reason in one line (kIo when the file cannot be opened, kCapture when libpcap refuses it).
+// Timestamps are read with microsecond precision (pcapng nanoseconds are scaled down). A file
+// that ends in the middle of a packet yields its whole packets, then an error from Next().
 Result<PacketSourcePtr> OpenPcapFile(const std::string& path);
 // Opens, activates and filters a live interface; CAP_NET_RAW is needed only for this call.
+// Errors name the interface (or the BPF filter) and libpcap's message; kCapture.
 Result<PacketSourcePtr> OpenLiveInterface(const CaptureConfig& config);
 
 }  // namespace sensor
