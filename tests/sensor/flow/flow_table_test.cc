@@ -155,6 +155,20 @@ TEST(FlowTableTest, PacketAfterExpiryStartsNewFlow) {
   EXPECT_EQ(h.table.size(), 1u);
 }
 
+TEST(FlowTableTest, ExpiredFlowFoundBeforeTheSweepStartsNewFlow) {
+  Harness h;
+  std::string first = h.Feed(Udp(0, kCli, 5000, kSrv, 6000)).uid;
+  h.Feed(Udp(60 * kSec - 50'000, "10.0.0.3", 5000, kSrv, 6000));  // sweeps at 59.95 s
+  EXPECT_TRUE(h.ended.empty());
+  // 50 ms later the sweep is not due yet, but the lookup sees the flow is past its timeout.
+  FlowRecord& again = h.Feed(Udp(60 * kSec, kSrv, 6000, kCli, 5000));
+  ASSERT_EQ(h.ended.size(), 1u);
+  EXPECT_EQ(h.ended[0].uid, first);
+  EXPECT_EQ(h.ended[0].reason, FlowEndReason::kIdle);
+  EXPECT_NE(again.uid, first);
+  EXPECT_EQ(again.id.orig_h, Ip(kSrv));  // the new flow's first sender is its originator
+}
+
 TEST(FlowTableTest, ClosedTcpFlowLingersForCloseDelay) {
   FlowTableConfig config;
   config.tcp_close_delay = seconds(5);

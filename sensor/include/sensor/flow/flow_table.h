@@ -2,6 +2,17 @@
 // timestamps, so a pcap replay is deterministic. Bounded by max_flows: when full, the least
 // recently active flow is evicted (counted, reported through the callback with kEvicted).
 // Not thread-safe: one table per capture thread.
+//
+// Keys: TCP/UDP by addresses + ports; ICMP/ICMPv6 and other IP protocols by the address pair and
+// protocol only (ICMP flows report the first packet's type/code as orig_p/resp_p, as Zeek does).
+// Originator: the first packet's sender, except a first TCP SYN+ACK, or a first UDP packet from a
+// well-known server port to an ephemeral port, which flip the direction (history gets '^').
+// Expiry: a flow ends when (table time - its last packet) >= its timeout: the protocol's idle
+// timeout, or tcp_close_delay once the TCP flow is closed (FIN both ways, or any RST). A new SYN
+// (without ACK) on a closed TCP flow ends it (kClosed) and starts a new one. Long-lived flows are
+// reported (kInterim) every report_interval and kept, with cumulative counters.
+// Cost: an existing flow is updated without allocation (open addressing + per-class intrusive
+// LRU lists; expiry looks at list heads only). Records never move while they are in the table.
 #pragma once
 
 #include <chrono>
@@ -38,7 +49,8 @@ struct FlowTableStats {
 class FlowTable {
  public:
   // Called for every flow that ends (and for interim reports of long-lived flows) with the
-  // reason. The record is still owned by the table and is destroyed after the call returns.
+  // reason. The record is still owned by the table and is destroyed after the call returns (its
+  // DPI state freed through its deleter). The callback must not call back into the table.
   using FlowEndFn = std::function<void(FlowRecord&, FlowEndReason)>;
 
   FlowTable(const FlowTableConfig& config, FlowEndFn on_end);
@@ -58,7 +70,8 @@ class FlowTable {
 
   size_t size() const;
   const FlowTableStats& stats() const;
-  // Approximate bytes held by the table and its records (for stats.log).
+  // Bytes held by the table: index, record slabs (including free slots) and string heap blocks.
+  // DPI state is not included (the classifier counts its own). O(slots): call it per interval.
   size_t memory_bytes() const;
 
  private:
