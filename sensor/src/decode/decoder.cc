@@ -135,7 +135,7 @@ class FrameWalker {
   bool Icmp(Window w);
   bool Gre(Window w);
   bool Vxlan(Window w);
-  bool Teredo(Window w);
+  bool Teredo(Window w, bool on_teredo_port);
   bool GtpU(Window w);
   // Called when a tunnel layer is about to be removed: false (with a weird) when the tunnel is
   // too deep, else counts the layer and clears the outer packet's network and transport fields.
@@ -300,10 +300,14 @@ bool FrameWalker::Mpls(Window w) {
     return t == kEtherIpv4 || t == kEtherIpv6 || t == kEtherArp || t == kEtherVlan ||
            t == kEtherQinQ || t == kEtherQinQLegacy || t == kEtherMplsUnicast;
   };
+  if (!w.Has(nibble == 0 ? 18 : 14)) {
+    SetWeird(Weird::kTruncatedMpls);  // too short for any pseudowire frame
+    return false;
+  }
   size_t skip = 0;
-  if (nibble == 0 && w.Has(18) && known(Be16(w.p + 16))) {
+  if (nibble == 0 && known(Be16(w.p + 16))) {
     skip = 4;
-  } else if (!w.Has(14) || !known(Be16(w.p + 12))) {
+  } else if (!known(Be16(w.p + 12))) {
     return false;  // some other payload (ATM, Frame Relay, ...): not IP
   }
   if (!EnterTunnel()) {
@@ -597,8 +601,9 @@ bool FrameWalker::Udp(Window w) {
   pk.dst_port = Be16(h + 2);
   size_t length = Be16(h + 4);
   if (length < 8 || length > w.wire) {
-    // 0 is legal only in an IPv6 jumbogram; either way the IP payload length is what we have.
-    if (!(length == 0 && pk.ip_version == 6)) {
+    // 0 is legal only in an IPv6 jumbogram, and a first fragment holds only part of the
+    // datagram; either way the IP payload length is what we have.
+    if (!(length == 0 && pk.ip_version == 6) && !(pk.fragment && length >= 8)) {
       SetWeird(Weird::kBadUdpLength);
     }
     length = w.wire;
@@ -614,7 +619,12 @@ bool FrameWalker::Udp(Window w) {
     return GtpU(w);
   }
   if (pk.src_port == kTeredoPort || pk.dst_port == kTeredoPort) {
-    return Teredo(w);
+    return Teredo(w, /*on_teredo_port=*/true);
+  }
+  if (w.cap >= 40 && (w.p[0] >> 4) == 6) {
+    // Teredo peers talk directly on ephemeral ports after the server exchange (as Zeek, detect
+    // it by content there, but only for an exact-length IPv6 packet with a Teredo address).
+    return Teredo(w, /*on_teredo_port=*/false);
   }
   return true;
 }
@@ -772,7 +782,7 @@ bool FrameWalker::Vxlan(Window w) {
   return Ethernet(w.Skip(8));
 }
 
-bool FrameWalker::Teredo(Window w) {
+bool FrameWalker::Teredo(Window w, bool on_teredo_port) {
   // Optional authentication indication (type 0x0001), then optional origin indication (0x0000),
   // then an IPv6 packet. Anything else on the port is ordinary UDP.
   if (w.Has(4) && Be16(w.p) == 0x0001) {
@@ -785,8 +795,21 @@ bool FrameWalker::Teredo(Window w) {
   if (w.Has(8) && Be16(w.p) == 0x0000) {
     w = w.Skip(8);
   }
-  if (!w.Has(40) || (w.p[0] >> 4) != 6 || 40 + static_cast<size_t>(Be16(w.p + 4)) > w.wire) {
+  if (!w.Has(40) || (w.p[0] >> 4) != 6) {
     return true;
+  }
+  size_t length = 40 + static_cast<size_t>(Be16(w.p + 4));
+  if (on_teredo_port ? length > w.wire : length != w.wire) {
+    return true;
+  }
+  if (!on_teredo_port) {
+    // The Teredo client's address is in 2001:0::/32 (RFC 4380 section 2.14).
+    auto teredo = [](const uint8_t* a) {
+      return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0;
+    };
+    if (!teredo(w.p + 8) && !teredo(w.p + 24)) {
+      return true;
+    }
   }
   if (!EnterTunnel()) {
     return true;
