@@ -96,6 +96,30 @@ TEST(SpoolTest, PutListReadRemove) {
   EXPECT_EQ((*reader)->stats().batches_read, 3u);
 }
 
+std::string Hex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+// The examples in docs/formats.md ("Batch file", "Sequence counter file").
+TEST(SpoolTest, FilesMatchTheFormatsDocExamples) {
+  SpoolConfig config;
+  config.dir = ScratchDir();
+  auto writer = SpoolWriter::Open(config);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->Put(MakeBatch(PayloadType::kInventory, 1700000000000000,
+                                       1699999940000000, 1700000000000000, "{}\n")));
+  EXPECT_EQ(Hex(ReadAll(config.dir + "/00000000000000000001-p2.batch")),
+            "8955544b420d0a1a00010102000000000000000100060a24181e400000060a24148ab90000060a24181e"
+            "4000000000037b7d0ab0f4a40d");
+  EXPECT_EQ(Hex(ReadAll(config.dir + "/batch.seq")), "55544b53455100010000000000000401757829dd");
+}
+
 TEST(SpoolTest, RefusesWhatIsNotJsonLines) {
   SpoolConfig config;
   config.dir = ScratchDir();
