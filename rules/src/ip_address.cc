@@ -67,6 +67,33 @@ std::string IpAddress::ToString() const {
   return buf;
 }
 
+void IpAddress::AppendTo(std::string* out) const {
+  if (!is_v4()) {
+    out->append(ToString());
+    return;
+  }
+  char buf[16];
+  char* p = buf;
+  for (int i = 12; i < 16; ++i) {
+    unsigned v = bytes_[i];
+    if (v >= 100) {
+      *p++ = static_cast<char>('0' + v / 100);
+      v %= 100;
+      *p++ = static_cast<char>('0' + v / 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    } else if (v >= 10) {
+      *p++ = static_cast<char>('0' + v / 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    } else {
+      *p++ = static_cast<char>('0' + v);
+    }
+    if (i < 15) {
+      *p++ = '.';
+    }
+  }
+  out->append(buf, static_cast<size_t>(p - buf));
+}
+
 size_t IpAddressHash::operator()(const IpAddress& a) const noexcept {
   uint64_t hi;
   uint64_t lo;

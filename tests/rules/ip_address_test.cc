@@ -17,6 +17,18 @@ TEST(IpAddressTest, ParsesAndPrintsBothFamilies) {
   EXPECT_EQ(v6->ToString(), "2001:db8::1");
 }
 
+TEST(IpAddressTest, AppendToMatchesToString) {
+  for (const char* text : {"0.0.0.0", "1.2.3.4", "10.0.100.255", "255.255.255.255", "::1",
+                           "2001:db8::42", "::ffff:1.2.3.4"}) {
+    auto a = IpAddress::Parse(text);
+    ASSERT_TRUE(a) << text;
+    std::string out = "x";
+    a->AppendTo(&out);
+    EXPECT_EQ(out, "x" + a->ToString());
+  }
+  EXPECT_EQ(IpAddress::Parse("::ffff:1.2.3.4")->ToString(), "1.2.3.4");
+}
+
 TEST(IpAddressTest, RejectsGarbage) {
   for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::g", "abc", "1.2.3.4 "}) {
     EXPECT_FALSE(IpAddress::Parse(bad)) << bad;

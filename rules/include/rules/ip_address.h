@@ -28,6 +28,8 @@ class IpAddress {
   const std::array<uint8_t, 16>& bytes() const { return bytes_; }
   // "192.0.2.1" or RFC 5952 "2001:db8::1".
   std::string ToString() const;
+  // Appends the same text to *out; fast for IPv4 (log writers call it per record).
+  void AppendTo(std::string* out) const;
 
   auto operator<=>(const IpAddress&) const = default;
   bool operator==(const IpAddress&) const = default;

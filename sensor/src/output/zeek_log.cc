@@ -52,7 +52,14 @@ void AppendMicros(std::string* out, int64_t us) {
       out->push_back('-');
     }
   }
-  fmt::format_to(std::back_inserter(*out), "{}.{:06}", sec, frac);
+  fmt::format_int whole(sec);
+  out->append(whole.data(), whole.size());
+  char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
+  for (int i = 6; i >= 1; --i) {
+    digits[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out->append(digits, sizeof(digits));
 }
 
 // Zeek's header time format, in UTC: 2024-01-31-12-00-00.
@@ -252,15 +259,16 @@ class ZeekLog::Impl {
     Next(ZeekType::kAddr);
     if (format_ == ZeekLogFormat::kJson) {
       buf_.push_back('"');
-      buf_.append(a.ToString());
+      a.AppendTo(&buf_);
       buf_.push_back('"');
     } else {
-      buf_.append(a.ToString());
+      a.AppendTo(&buf_);
     }
   }
   void Number(ZeekType type, uint64_t n) {
     Next(type);
-    fmt::format_to(std::back_inserter(buf_), "{}", n);
+    fmt::format_int text(n);
+    buf_.append(text.data(), text.size());
   }
   void Bool(bool b) {
     Next(ZeekType::kBool);
