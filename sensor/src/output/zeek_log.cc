@@ -107,7 +107,17 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 // JSON string contents: valid UTF-8 passes through, control characters become \uXXXX (or the
 // short forms), and bytes that are not UTF-8 become the text "\xNN" (as Zeek's JSON writer does).
 void AppendJsonEscaped(std::string* out, std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
+  // Fast path: plain printable ASCII (uids, states, histories, protocol names) goes in one append.
+  size_t plain = 0;
+  while (plain < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      break;
+    }
+    ++plain;
+  }
+  out->append(s.data(), plain);
+  for (size_t i = plain; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t len = Utf8SequenceLength(s, i);
