@@ -23,6 +23,7 @@ using fingerprint_internal::Template;
 namespace {
 
 constexpr size_t kMaxValueBytes = 256;
+constexpr size_t kMaxCpeComponent = 64;
 constexpr int64_t kPatternMaxMem = 1 << 20;   // per pattern; RE2 falls back to NFA past it
 constexpr int64_t kSetMaxMem = 32 << 20;      // the per-kind prefilter DFA
 
@@ -269,8 +270,10 @@ void ApplyEntry(const Entry& entry, std::string_view text, Identification* id, i
     } else if (cpe.part == 'o') {
       version = id->os.version;
     }
-    id->cpe23 = FormatCpe23(cpe.part, CleanValue(*vendor), CleanValue(*product),
-                            version ? CleanValue(*version) : std::string());
+    // A CPE component longer than this is not a real name or version: cut it.
+    auto part = [](const std::string& v) { return CleanValue(v).substr(0, kMaxCpeComponent); };
+    id->cpe23 = FormatCpe23(cpe.part, part(*vendor), part(*product),
+                            version ? part(*version) : std::string());
     *cpe_rank = rank;
   }
   id->matched.push_back(entry.where);
