@@ -142,7 +142,8 @@ TEST(NdpiClassifierTest, StoppingAtTheFirstVerdictCanMissTheCertificateName) {
   // tls-rdn-extract.pcap has no SNI: only the server certificate names Microsoft.
   ClassifierConfig first_verdict;
   first_verdict.max_extra_packets = 0;
-  const auto* quick = FindFlow(Classify("tls-rdn-extract.pcap", first_verdict), ":443");
+  const CaptureResult first = Classify("tls-rdn-extract.pcap", first_verdict);
+  const auto* quick = FindFlow(first, ":443");
   ASSERT_NE(quick, nullptr);
   EXPECT_EQ(quick->application, "TLS");
   const CaptureResult full = Classify("tls-rdn-extract.pcap");
