@@ -429,6 +429,64 @@ TEST(CompareVersionsTest, Cisco) {
   ExpectEqual({{"15.2(4)M3", "15.2(4)m3"}, {"9.16(4)", "9.16(4)0"}}, VersionScheme::kCisco);
 }
 
+TEST(CompareVersionsTest, DocumentedGenericExamples) {
+  ExpectEqual({{"1.0rc1", "1.0-rc1"}, {"1.0-rc1", "1.0.rc.1"}, {"1.2.3-1", "1.2.3.1"}},
+              VersionScheme::kGeneric);
+  ExpectOrdered({{"1.0", "1.0b"}, {"1.0b", "1.0.1"}, {"1.0-rc1", "1.0.0-rc1"}},
+                VersionScheme::kGeneric);
+}
+
+// Every scheme must be a total preorder: antisymmetric in sign and transitive. Checked on a
+// deterministic corpus of version-like strings mixing all the token kinds the schemes know.
+TEST(CompareVersionsTest, EverySchemeIsATotalPreorder) {
+  const std::vector<std::string> pieces = {"0",  "1",   "2",  "10", "01", ".",  "-", "~", "+",
+                                           ":",  "p",   "rc", "a",  "b",  "(",  ")", "M", "deb",
+                                           "_",  "dev", "z",  "9",  "v",  "00", ""};
+  std::vector<std::string> corpus;
+  uint32_t state = 12345;
+  const auto next = [&state]() {
+    state = state * 1103515245u + 12345u;
+    return (state >> 16) & 0x7fff;
+  };
+  for (int i = 0; i < 45; ++i) {
+    std::string v;
+    const int n = 1 + static_cast<int>(next() % 7);
+    for (int k = 0; k < n; ++k) v += pieces[next() % pieces.size()];
+    corpus.push_back(v);
+  }
+  const VersionScheme schemes[] = {VersionScheme::kGeneric,      VersionScheme::kOpenSsh,
+                                   VersionScheme::kDebian,       VersionScheme::kSemver,
+                                   VersionScheme::kWindowsBuild, VersionScheme::kCisco};
+  for (VersionScheme s : schemes) {
+    const size_t n = corpus.size();
+    std::vector<int> cmp(n * n);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        const int c = CompareVersions(corpus[i], corpus[j], s);
+        cmp[i * n + j] = (c > 0) - (c < 0);
+      }
+    }
+    int violations = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        if (cmp[i * n + j] != -cmp[j * n + i]) {
+          ++violations;
+          ADD_FAILURE() << SchemeName(s) << ": not antisymmetric: '" << corpus[i] << "' '"
+                        << corpus[j] << "'";
+        }
+        for (size_t k = 0; k < n && violations < 5; ++k) {
+          if (cmp[i * n + j] <= 0 && cmp[j * n + k] <= 0 && cmp[i * n + k] > 0) {
+            ++violations;
+            ADD_FAILURE() << SchemeName(s) << ": not transitive: '" << corpus[i] << "' <= '"
+                          << corpus[j] << "' <= '" << corpus[k] << "'";
+          }
+        }
+      }
+    }
+    EXPECT_EQ(violations, 0) << SchemeName(s);
+  }
+}
+
 TEST(VersionTest, ClassComparesUnderItsScheme) {
   const Version a("1:2.4.57-2+deb12u1", VersionScheme::kDebian);
   const Version b("2.4.57-2", VersionScheme::kDebian);
