@@ -12,8 +12,9 @@
 #include <cstdlib>
 #include <span>
 
-#include "envelope_internal.h"
 #include "uplink/envelope.h"
+
+#include "envelope_internal.h"
 
 namespace {
 

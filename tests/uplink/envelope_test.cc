@@ -2,8 +2,6 @@
 
 #include <sys/resource.h>
 
-#include <zstd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include "envelope_internal.h"
 
@@ -364,10 +363,10 @@ TEST(EnvelopeTest, PayloadMustBeOneZstdFrame) {
 
 TEST(EnvelopeTest, PayloadMustBeJsonLines) {
   const SigningKey key = VectorKey();
-  for (std::string bad : {std::string("not json\n"), std::string("{\"a\":1}"),
-                          std::string("{\"a\":1}\n\n"), std::string("{\"a\":\"\xC3\x28\"}\n"),
-                          std::string("{\"a\":\"\xED\xA0\x80\"}\n"), std::string("{\"a\0\"}\n", 7),
-                          std::string("[1,2]\n")}) {
+  for (std::string bad :
+       {std::string("not json\n"), std::string("{\"a\":1}"), std::string("{\"a\":1}\n\n"),
+        std::string("{\"a\":\"\xC3\x28\"}\n"), std::string("{\"a\":\"\xED\xA0\x80\"}\n"),
+        std::string("{\"a\0\"}\n", 7), std::string("[1,2]\n")}) {
     auto sealed = internal::SealCompressed(VectorFields(), bad.size(), Frame(bad, true), key);
     ASSERT_TRUE(sealed);
     EXPECT_EQ(OpenReason(*sealed, key.verify_key()), RejectReason::kBadPayload) << bad;
@@ -416,8 +415,8 @@ TEST(EnvelopeTest, MatchesTestVector) {
   const auto sealed = SealOrDie(f, kVectorPayload, key);
   const size_t frame_at = 172 + f.sensor_id.size();
   const std::vector<uint8_t> frame(sealed.begin() + static_cast<long>(frame_at), sealed.end());
-  const auto message = internal::EnvelopeSignedMessage(
-      f, key.key_id(), sizeof(kVectorPayload) - 1, frame.size(), Sha256(frame));
+  const auto message = internal::EnvelopeSignedMessage(f, key.key_id(), sizeof(kVectorPayload) - 1,
+                                                       frame.size(), Sha256(frame));
   const std::string path = std::string(TEST_DATA_DIR) + "/uplink/envelope_v1_vector.txt";
   if (std::getenv("UPDATE_GOLDEN") != nullptr) {
     std::ofstream out(path);
@@ -434,8 +433,7 @@ TEST(EnvelopeTest, MatchesTestVector) {
         << "zstd_frame " << ToHex(frame) << "\n"
         << "payload_sha256 " << ToHex(Sha256(frame)) << "\n"
         << "signed_message " << ToHex(message) << "\n"
-        << "signature "
-        << ToHex(std::span(sealed).subspan(108 + f.sensor_id.size(), 64)) << "\n"
+        << "signature " << ToHex(std::span(sealed).subspan(108 + f.sensor_id.size(), 64)) << "\n"
         << "envelope " << ToHex(sealed) << "\n";
   }
   std::ifstream in(path);
@@ -466,8 +464,7 @@ TEST(EnvelopeTest, MatchesTestVector) {
   EXPECT_EQ(opened->json_lines, kVectorPayload);
   // Sealing the recorded frame reproduces the recorded bytes exactly (Ed25519 is deterministic).
   const auto recorded_frame = FromHex(vector["zstd_frame"]);
-  auto resealed =
-      internal::SealCompressed(f, sizeof(kVectorPayload) - 1, recorded_frame, key);
+  auto resealed = internal::SealCompressed(f, sizeof(kVectorPayload) - 1, recorded_frame, key);
   ASSERT_TRUE(resealed);
   EXPECT_EQ(ToHex(*resealed), vector["envelope"]);
   // With the libzstd 1.5.x this was generated with, SealEnvelope gives the same frame.

@@ -112,8 +112,8 @@ TEST(SpoolTest, FilesMatchTheFormatsDocExamples) {
   config.dir = ScratchDir();
   auto writer = SpoolWriter::Open(config);
   ASSERT_TRUE(writer);
-  ASSERT_TRUE((*writer)->Put(MakeBatch(PayloadType::kInventory, 1700000000000000,
-                                       1699999940000000, 1700000000000000, "{}\n")));
+  ASSERT_TRUE((*writer)->Put(MakeBatch(PayloadType::kInventory, 1700000000000000, 1699999940000000,
+                                       1700000000000000, "{}\n")));
   EXPECT_EQ(Hex(ReadAll(config.dir + "/00000000000000000001-p2.batch")),
             "8955544b420d0a1a00010102000000000000000100060a24181e400000060a24148ab90000060a24181e"
             "4000000000037b7d0ab0f4a40d");
@@ -337,7 +337,8 @@ TEST(SpoolTest, WhenFullOldestFlowsGoFirstAndEveryDropIsRecorded) {
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0],
             "{\"kind\":\"spool_drop\",\"reason\":\"spool_full\",\"payload_type\":\"flows\","
-            "\"batches\":1,\"bytes\":" + std::to_string(file_bytes) +
+            "\"batches\":1,\"bytes\":" +
+                std::to_string(file_bytes) +
                 ",\"first_batch_seq\":1,\"last_batch_seq\":1,\"window_start_us\":1699999940000000,"
                 "\"window_end_us\":1700000000000000}");
   EXPECT_NE(lines[3].find("\"payload_type\":\"health\""), std::string::npos);

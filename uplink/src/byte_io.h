@@ -10,7 +10,9 @@
 
 namespace uplink::internal {
 
-inline void PutU8(std::vector<uint8_t>* out, uint8_t v) { out->push_back(v); }
+inline void PutU8(std::vector<uint8_t>* out, uint8_t v) {
+  out->push_back(v);
+}
 inline void PutU16(std::vector<uint8_t>* out, uint16_t v) {
   out->push_back(static_cast<uint8_t>(v >> 8));
   out->push_back(static_cast<uint8_t>(v));

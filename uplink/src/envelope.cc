@@ -1,10 +1,11 @@
 #include "uplink/envelope.h"
 
-#include <zstd.h>
 #include <zstd_errors.h>
 
 #include <algorithm>
 #include <optional>
+
+#include <zstd.h>
 
 #include "byte_io.h"
 #include "c_handles.h"
@@ -28,8 +29,8 @@ constexpr size_t kSignatureAndFixed = kEnvelopeFixedHeaderSize + kEd25519Signatu
 constexpr std::array<uint8_t, 4> kZstdMagic = {0x28, 0xB5, 0x2F, 0xFD};
 
 bool SensorIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 // Why these fields cannot go into an envelope, or nullopt when they can.
@@ -79,8 +80,8 @@ class Rejector {
     if (out_ != nullptr) {
       *out_ = reason;
     }
-    return Fail(code, "envelope rejected (" + std::string(RejectReasonName(reason)) + "): " +
-                          detail);
+    return Fail(code,
+                "envelope rejected (" + std::string(RejectReasonName(reason)) + "): " + detail);
   }
 
  private:
@@ -119,8 +120,7 @@ std::string_view RejectReasonName(RejectReason reason) {
   return "unknown";
 }
 
-const VerifyKey* SingleKeyLookup::Find(std::string_view /*sensor_id*/,
-                                       const KeyId& key_id) const {
+const VerifyKey* SingleKeyLookup::Find(std::string_view /*sensor_id*/, const KeyId& key_id) const {
   return key_id == key_.key_id() ? &key_ : nullptr;
 }
 
@@ -161,8 +161,7 @@ rules::Result<std::vector<uint8_t>> SealCompressed(const EnvelopeHeaderFields& f
   }
   const Sha256Digest hash = Sha256(compressed);
   const KeyId& key_id = key.key_id();
-  auto signature =
-      key.Sign(EnvelopeSignedMessage(f, key_id, raw_length, compressed.size(), hash));
+  auto signature = key.Sign(EnvelopeSignedMessage(f, key_id, raw_length, compressed.size(), hash));
   if (!signature) {
     return Fail(signature.error(), "sealing envelope: ");
   }
@@ -195,8 +194,7 @@ rules::Result<std::vector<uint8_t>> SealEnvelope(const EnvelopeHeaderFields& fie
 }
 
 rules::Result<std::vector<uint8_t>> SealEnvelope(const EnvelopeHeaderFields& fields,
-                                                 std::string_view json_lines,
-                                                 const SigningKey& key,
+                                                 std::string_view json_lines, const SigningKey& key,
                                                  const SealOptions& options) {
   if (auto why = CheckFields(fields)) {
     return Fail(ErrorCode::kInvalidArgument, "sealing envelope: " + *why);
@@ -233,10 +231,9 @@ rules::Result<std::vector<uint8_t>> SealEnvelope(const EnvelopeHeaderFields& fie
   compressed.resize(n);
   const size_t total = kSignatureAndFixed + fields.sensor_id.size() + compressed.size();
   if (total > options.max_total_bytes) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "sealing envelope: " + std::to_string(total) +
-                    " bytes exceeds the envelope limit of " +
-                    std::to_string(options.max_total_bytes));
+    return Fail(ErrorCode::kInvalidArgument, "sealing envelope: " + std::to_string(total) +
+                                                 " bytes exceeds the envelope limit of " +
+                                                 std::to_string(options.max_total_bytes));
   }
   return internal::SealCompressed(fields, json_lines.size(), compressed, key);
 }
@@ -259,9 +256,9 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
   if (bytes.size() >= kRawLengthOffset + 8) {
     const uint64_t claimed = internal::LoadU64(bytes.data() + kRawLengthOffset);
     if (claimed > limits.max_raw_bytes) {
-      return reject(RejectReason::kRawTooLarge,
-                    "claimed raw length " + std::to_string(claimed) + " > limit " +
-                        std::to_string(limits.max_raw_bytes));
+      return reject(RejectReason::kRawTooLarge, "claimed raw length " + std::to_string(claimed) +
+                                                    " > limit " +
+                                                    std::to_string(limits.max_raw_bytes));
     }
   }
 
@@ -273,8 +270,8 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
   if (bytes.size() < kVersionOffset + 2) {
     return reject(RejectReason::kBadVersion, "truncated before the version");
   }
-  const uint16_t version = static_cast<uint16_t>((bytes[kVersionOffset] << 8) |
-                                                 bytes[kVersionOffset + 1]);
+  const uint16_t version =
+      static_cast<uint16_t>((bytes[kVersionOffset] << 8) | bytes[kVersionOffset + 1]);
   if (version != kEnvelopeVersion) {
     return reject(RejectReason::kBadVersion, "format version " + std::to_string(version));
   }
@@ -337,8 +334,8 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
   const std::vector<uint8_t> message = internal::EnvelopeSignedMessage(
       f, opened.key_id, opened.raw_length, opened.compressed_length, opened.payload_sha256);
   if (!verify_key->Verify(message, signature)) {
-    return reject(RejectReason::kBadSignature, "sensor " + f.sensor_id + " sequence " +
-                                                   std::to_string(f.sequence));
+    return reject(RejectReason::kBadSignature,
+                  "sensor " + f.sensor_id + " sequence " + std::to_string(f.sequence));
   }
 
   // 6. The payload is the one the signed header names.
@@ -356,8 +353,7 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
   if (ZSTD_isError(frame_size) || frame_size != payload.size()) {
     return reject(RejectReason::kDecompressFailed, "payload is not exactly one zstd frame");
   }
-  const unsigned long long content_size =
-      ZSTD_getFrameContentSize(payload.data(), payload.size());
+  const unsigned long long content_size = ZSTD_getFrameContentSize(payload.data(), payload.size());
   if (content_size == ZSTD_CONTENTSIZE_ERROR) {
     return reject(RejectReason::kDecompressFailed, "bad zstd frame header");
   }
@@ -371,9 +367,9 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
     return reject(RejectReason::kDecompressFailed, "ZSTD_createDCtx failed", ErrorCode::kCompress);
   }
   opened.json_lines.resize(static_cast<size_t>(opened.raw_length));
-  const size_t produced = ZSTD_decompressDCtx(dctx.get(), opened.json_lines.data(),
-                                              opened.json_lines.size(), payload.data(),
-                                              payload.size());
+  const size_t produced =
+      ZSTD_decompressDCtx(dctx.get(), opened.json_lines.data(), opened.json_lines.size(),
+                          payload.data(), payload.size());
   if (ZSTD_isError(produced)) {
     if (ZSTD_getErrorCode(produced) == ZSTD_error_dstSize_tooSmall) {
       return reject(RejectReason::kDecompressFailed,
@@ -384,9 +380,9 @@ rules::Result<OpenedEnvelope> OpenEnvelope(std::span<const uint8_t> bytes, const
                   std::string("zstd: ") + ZSTD_getErrorName(produced));
   }
   if (produced != opened.raw_length) {
-    return reject(RejectReason::kRawLengthMismatch,
-                  "decompressed " + std::to_string(produced) + " bytes, header claims " +
-                      std::to_string(opened.raw_length));
+    return reject(RejectReason::kRawLengthMismatch, "decompressed " + std::to_string(produced) +
+                                                        " bytes, header claims " +
+                                                        std::to_string(opened.raw_length));
   }
 
   // 8. UTF-8 JSON lines.

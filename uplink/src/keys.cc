@@ -95,8 +95,7 @@ rules::Result<VerifyKey> VerifyKey::FromRaw(std::span<const uint8_t> raw) {
     return Fail(ErrorCode::kInvalidArgument,
                 "Ed25519 public key must be 32 bytes, got " + std::to_string(raw.size()));
   }
-  EvpPkeyPtr pkey(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
   if (!pkey) {
     return Fail(ErrorCode::kCrypto, OpensslError("Ed25519 public key"));
   }
@@ -139,8 +138,7 @@ rules::Result<VerifyKey> VerifyKey::LoadPemFile(const std::string& path) {
 }
 
 rules::Result<std::string> VerifyKey::ToPem() const {
-  EvpPkeyPtr pkey(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw_.data(), raw_.size()));
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw_.data(), raw_.size()));
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!pkey || !bio || PEM_write_bio_PUBKEY(bio.get(), pkey.get()) != 1) {
     return Fail(ErrorCode::kCrypto, OpensslError("writing PEM public key"));
@@ -160,13 +158,11 @@ std::string VerifyKey::Fingerprint() const {
   return "SHA256:" + b64;
 }
 
-bool VerifyKey::Verify(std::span<const uint8_t> message,
-                       std::span<const uint8_t> signature) const {
+bool VerifyKey::Verify(std::span<const uint8_t> message, std::span<const uint8_t> signature) const {
   if (signature.size() != kEd25519SignatureSize) {
     return false;
   }
-  EvpPkeyPtr pkey(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw_.data(), raw_.size()));
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw_.data(), raw_.size()));
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!pkey || !ctx ||
       EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
@@ -238,8 +234,8 @@ rules::Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
     return Fail(ErrorCode::kCrypto, OpensslError("BIO"));
   }
   // A null password callback with no user data: an encrypted key fails instead of prompting.
-  EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr,
-                                          [](char*, int, int, void*) { return 0; }, nullptr));
+  EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
   if (!pkey) {
     return Fail(ErrorCode::kParse, OpensslError("not an unencrypted PEM private key"));
   }
@@ -285,8 +281,8 @@ rules::Result<SigningKey> SigningKey::LoadPemFile(const std::string& path) {
 
 rules::Result<std::string> SigningKey::ToPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), impl_->pkey.get(), nullptr, nullptr, 0,
-                                       nullptr, nullptr) != 1) {
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), impl_->pkey.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1) {
     return Fail(ErrorCode::kCrypto, OpensslError("writing PEM private key"));
   }
   return BioToString(bio.get());
@@ -300,8 +296,7 @@ rules::Result<void> SigningKey::SavePemFile(const std::string& path) const {
   std::string dir;
   std::string name;
   internal::SplitPath(path, &dir, &name);
-  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pem->data()),
-                                        pem->size());
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pem->data()), pem->size());
   auto written = internal::WriteFileAtomic(dir, name, bytes, 0600, /*replace=*/false);
   OPENSSL_cleanse(pem->data(), pem->size());
   if (!written) {
@@ -310,14 +305,15 @@ rules::Result<void> SigningKey::SavePemFile(const std::string& path) const {
   return {};
 }
 
-const VerifyKey& SigningKey::verify_key() const { return impl_->verify_key; }
+const VerifyKey& SigningKey::verify_key() const {
+  return impl_->verify_key;
+}
 
 rules::Result<Signature> SigningKey::Sign(std::span<const uint8_t> message) const {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   Signature sig{};
   size_t len = sig.size();
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, impl_->pkey.get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, impl_->pkey.get()) != 1 ||
       EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(), message.size()) != 1 ||
       len != sig.size()) {
     return Fail(ErrorCode::kCrypto, OpensslError("Ed25519 signing"));

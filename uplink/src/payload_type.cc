@@ -54,8 +54,7 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (b0 >= 0xF0 && b0 <= 0xF4) {
     const uint8_t lo = b0 == 0xF0 ? 0x90 : 0x80;
     const uint8_t hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return left >= 4 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) &&
-                   cont(i + 3, 0x80, 0xBF)
+    return left >= 4 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) && cont(i + 3, 0x80, 0xBF)
                ? 4
                : 0;
   }

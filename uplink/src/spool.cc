@@ -11,10 +11,11 @@
 #include <cstdio>
 #include <map>
 
+#include "uplink/sequence_counter.h"
+
 #include "byte_io.h"
 #include "crc32c.h"
 #include "file_util.h"
-#include "uplink/sequence_counter.h"
 
 namespace uplink {
 
@@ -133,9 +134,9 @@ std::optional<Batch> DecodeBatch(std::span<const uint8_t> bytes, const BatchRef&
     return std::nullopt;
   }
   const size_t body = bytes.size() - 4;
-  const uint32_t stored = static_cast<uint32_t>(
-      (uint32_t{bytes[body]} << 24) | (uint32_t{bytes[body + 1]} << 16) |
-      (uint32_t{bytes[body + 2]} << 8) | bytes[body + 3]);
+  const uint32_t stored =
+      static_cast<uint32_t>((uint32_t{bytes[body]} << 24) | (uint32_t{bytes[body + 1]} << 16) |
+                            (uint32_t{bytes[body + 2]} << 8) | bytes[body + 3]);
   if (stored != internal::Crc32c(bytes.first(body))) {
     *why = QuarantineReason::kBadCrc;
     return std::nullopt;
@@ -174,8 +175,7 @@ rules::Result<std::vector<BatchRef>> ScanBatches(const std::string& dir) {
       continue;
     }
     struct stat st {};
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(st.st_mode)) {
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
       continue;  // gone meanwhile, or not a plain file
     }
     ref.file_bytes = static_cast<uint64_t>(st.st_size);
@@ -320,8 +320,7 @@ rules::Result<std::unique_ptr<SpoolWriter>> SpoolWriter::Open(const SpoolConfig&
       }
     }
   }
-  auto counter =
-      SequenceCounter::Open(config.dir + "/" + kCounterFile, config.sequence_block);
+  auto counter = SequenceCounter::Open(config.dir + "/" + kCounterFile, config.sequence_block);
   if (!counter) {
     return Fail(counter.error(), "spool: ");
   }
@@ -472,8 +471,8 @@ rules::Result<PutOutcome> SpoolWriter::Put(const Batch& input) {
       AppendJsonString(&lines, refused ? "refused" : "spool_full");
       lines += ",\"payload_type\":";
       AppendJsonString(&lines, PayloadTypeName(static_cast<PayloadType>(type)));
-      lines += ",\"batches\":" + std::to_string(s.batches) + ",\"bytes\":" +
-               std::to_string(s.bytes);
+      lines +=
+          ",\"batches\":" + std::to_string(s.batches) + ",\"bytes\":" + std::to_string(s.bytes);
       if (s.last_seq != 0) {
         lines += ",\"first_batch_seq\":" + std::to_string(s.first_seq) +
                  ",\"last_batch_seq\":" + std::to_string(s.last_seq);
@@ -498,9 +497,9 @@ rules::Result<PutOutcome> SpoolWriter::Put(const Batch& input) {
     }
   }
   if (refused) {
-    return Fail(ErrorCode::kSpoolFull, "spool full: " + std::string(PayloadTypeName(
-                                           input.payload_type)) +
-                                           " batch of " + std::to_string(size) + " bytes refused");
+    return Fail(ErrorCode::kSpoolFull,
+                "spool full: " + std::string(PayloadTypeName(input.payload_type)) + " batch of " +
+                    std::to_string(size) + " bytes refused");
   }
   for (const BatchRef& v : removable) {
     ::unlink((config.dir + "/" + v.file_name).c_str());  // ENOENT: the reader was faster
@@ -530,7 +529,9 @@ rules::Result<std::unique_ptr<SpoolReader>> SpoolReader::Open(const SpoolConfig&
   return std::unique_ptr<SpoolReader>(new SpoolReader(config));
 }
 
-rules::Result<std::vector<BatchRef>> SpoolReader::List() { return ScanBatches(config_.dir); }
+rules::Result<std::vector<BatchRef>> SpoolReader::List() {
+  return ScanBatches(config_.dir);
+}
 
 rules::Result<std::optional<Batch>> SpoolReader::Read(const BatchRef& ref) {
   bool too_large = false;
@@ -573,7 +574,8 @@ rules::Result<void> SpoolReader::Remove(const BatchRef& ref) {
 rules::Result<void> SpoolReader::Quarantine(const BatchRef& ref, QuarantineReason reason) {
   const std::string from = config_.dir + "/" + ref.file_name;
   const std::string qdir = config_.dir + "/" + kQuarantineDir;
-  const std::string to = qdir + "/" + ref.file_name + "." + std::string(QuarantineReasonName(reason));
+  const std::string to =
+      qdir + "/" + ref.file_name + "." + std::string(QuarantineReasonName(reason));
   if (::rename(from.c_str(), to.c_str()) != 0) {
     if (errno == ENOENT) {
       ++stats_.vanished;

@@ -21,8 +21,8 @@
 
 namespace uplink {
 
-inline constexpr std::array<uint8_t, 8> kEnvelopeMagic = {0x89, 'U', 'T', 'K', 'E', 0x0D, 0x0A,
-                                                          0x1A};
+inline constexpr std::array<uint8_t, 8> kEnvelopeMagic = {0x89, 'U',  'T',  'K',
+                                                          'E',  0x0D, 0x0A, 0x1A};
 inline constexpr uint16_t kEnvelopeVersion = 1;
 inline constexpr size_t kEnvelopeFixedHeaderSize = 108;
 inline constexpr size_t kMaxSensorIdLength = 64;
@@ -32,11 +32,11 @@ inline constexpr uint64_t kDefaultMaxRawBytes = uint64_t{64} << 20;   // 64 MiB
 
 // What the sealer decides; the key id, lengths and payload hash are derived when sealing.
 struct EnvelopeHeaderFields {
-  std::string sensor_id;       // 1..64 bytes of [A-Za-z0-9._-]
-  uint64_t sequence = 0;       // >= 1, monotonic per sensor, assigned by the uplink
-  int64_t created_at_us = 0;   // when the envelope was sealed, µs since the Unix epoch, >= 0
-  int64_t window_start_us = 0; // the time window the batch covers, µs since the epoch,
-  int64_t window_end_us = 0;   //   0 <= start <= end
+  std::string sensor_id;        // 1..64 bytes of [A-Za-z0-9._-]
+  uint64_t sequence = 0;        // >= 1, monotonic per sensor, assigned by the uplink
+  int64_t created_at_us = 0;    // when the envelope was sealed, µs since the Unix epoch, >= 0
+  int64_t window_start_us = 0;  // the time window the batch covers, µs since the epoch,
+  int64_t window_end_us = 0;    //   0 <= start <= end
   PayloadType payload_type = PayloadType::kInventory;
 
   bool operator==(const EnvelopeHeaderFields&) const = default;
@@ -106,8 +106,7 @@ rules::Result<std::vector<uint8_t>> SealEnvelope(const EnvelopeHeaderFields& fie
                                                  std::string_view json_lines,
                                                  const SigningKey& key);
 rules::Result<std::vector<uint8_t>> SealEnvelope(const EnvelopeHeaderFields& fields,
-                                                 std::string_view json_lines,
-                                                 const SigningKey& key,
+                                                 std::string_view json_lines, const SigningKey& key,
                                                  const SealOptions& options);
 
 // Checks `bytes` completely (the checks of RejectReason, in that order) and returns the header

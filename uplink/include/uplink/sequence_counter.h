@@ -43,7 +43,10 @@ class SequenceCounter {
 
  private:
   SequenceCounter(std::string dir, std::string name, uint64_t next, uint64_t block_size)
-      : dir_(std::move(dir)), name_(std::move(name)), next_(next), limit_(next),
+      : dir_(std::move(dir)),
+        name_(std::move(name)),
+        next_(next),
+        limit_(next),
         block_size_(block_size) {}
   std::string dir_;
   std::string name_;

@@ -33,11 +33,11 @@ Priority DefaultPriority(PayloadType type);
 struct Batch {
   PayloadType payload_type = PayloadType::kInventory;
   Priority priority = Priority::kHigh;
-  uint64_t batch_seq = 0;        // assigned by SpoolWriter::Put (ignored on input)
-  int64_t created_at_us = 0;     // when the sensor closed the batch, µs since the epoch
-  int64_t window_start_us = 0;   // time window the batch covers
+  uint64_t batch_seq = 0;       // assigned by SpoolWriter::Put (ignored on input)
+  int64_t created_at_us = 0;    // when the sensor closed the batch, µs since the epoch
+  int64_t window_start_us = 0;  // time window the batch covers
   int64_t window_end_us = 0;
-  std::string json_lines;        // must pass ValidJsonLines
+  std::string json_lines;  // must pass ValidJsonLines
 };
 
 // Makes a batch with the default priority for its type.
@@ -45,23 +45,23 @@ Batch MakeBatch(PayloadType type, int64_t created_at_us, int64_t window_start_us
                 int64_t window_end_us, std::string json_lines);
 
 struct SpoolConfig {
-  std::string dir;                                  // created (0700) by the writer if missing
-  uint64_t max_bytes = uint64_t{256} << 20;         // bound for all non-gap batch files
-  uint64_t gap_reserve_bytes = uint64_t{1} << 20;   // separate bound for gap batch files
-  uint32_t max_batch_bytes = uint32_t{64} << 20;    // largest JSON-lines payload of one batch
-  uint64_t sequence_block = 1024;                   // batch.seq reservation block
+  std::string dir;                                 // created (0700) by the writer if missing
+  uint64_t max_bytes = uint64_t{256} << 20;        // bound for all non-gap batch files
+  uint64_t gap_reserve_bytes = uint64_t{1} << 20;  // separate bound for gap batch files
+  uint32_t max_batch_bytes = uint32_t{64} << 20;   // largest JSON-lines payload of one batch
+  uint64_t sequence_block = 1024;                  // batch.seq reservation block
 };
 
 struct SpoolWriterStats {
   uint64_t batches_put = 0;
-  uint64_t bytes_put = 0;             // file bytes
-  uint64_t dropped_batches = 0;       // removed to make room, or refused (all types)
+  uint64_t bytes_put = 0;        // file bytes
+  uint64_t dropped_batches = 0;  // removed to make room, or refused (all types)
   uint64_t dropped_bytes = 0;
   std::array<uint64_t, 7> dropped_by_type{};  // index = PayloadType value
-  uint64_t refused_batches = 0;       // new batches that did not fit (also in dropped_*)
+  uint64_t refused_batches = 0;               // new batches that did not fit (also in dropped_*)
   uint64_t gap_batches_written = 0;
-  uint64_t gap_records_lost = 0;      // drops that could not be recorded (gap reserve full)
-  uint64_t temp_files_removed = 0;    // leftovers of a crash, cleaned at Open
+  uint64_t gap_records_lost = 0;    // drops that could not be recorded (gap reserve full)
+  uint64_t temp_files_removed = 0;  // leftovers of a crash, cleaned at Open
 };
 
 struct PutOutcome {
@@ -105,13 +105,13 @@ struct BatchRef {
 };
 
 enum class QuarantineReason {
-  kTooLarge = 0,   // longer than any valid batch file
-  kTruncated,      // shorter than its header and stated lengths
+  kTooLarge = 0,  // longer than any valid batch file
+  kTruncated,     // shorter than its header and stated lengths
   kBadMagic,
   kBadVersion,
-  kBadCrc,         // the CRC-32C trailer does not match: bit rot or a torn write
-  kBadHeader,      // unknown type or priority, window reversed, name and header disagree
-  kBadPayload,     // not JSON lines
+  kBadCrc,      // the CRC-32C trailer does not match: bit rot or a torn write
+  kBadHeader,   // unknown type or priority, window reversed, name and header disagree
+  kBadPayload,  // not JSON lines
 };
 inline constexpr size_t kQuarantineReasonCount = 7;
 std::string_view QuarantineReasonName(QuarantineReason reason);
