@@ -24,7 +24,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <type_traits>
 
 namespace sensor {
 namespace {
@@ -91,52 +93,80 @@ inline uint32_t Be32(const uint8_t* p) {
 }
 
 // A layer's view of the frame: `cap` bytes captured at `p`, `wire` bytes there on the wire as far
-// as the enclosing headers tell (wire >= cap; the difference was cut by the snap length).
+// as the enclosing headers tell (wire >= cap; the difference was cut by the snap length). 16 bytes,
+// so it is passed in two registers.
 struct Window {
   const uint8_t* p;
-  size_t cap;
-  size_t wire;
+  uint32_t cap;
+  uint32_t wire;
 
   bool Has(size_t n) const { return cap >= n; }
   // Drops the first n bytes; n <= cap is the caller's check.
-  Window Skip(size_t n) const { return Window{p + n, cap - n, wire - n}; }
+  Window Skip(size_t n) const {
+    return Window{p + n, cap - static_cast<uint32_t>(n), wire - static_cast<uint32_t>(n)};
+  }
   // Keeps the first `length` wire bytes (a length field already checked against `wire`).
-  Window Limit(size_t length) const {
-    return Window{p, std::min(cap, length), std::min(wire, length)};
+  [[gnu::always_inline]] Window Limit(size_t length) const {
+    if (length >= wire) {
+      return *this;
+    }
+    uint32_t n = static_cast<uint32_t>(length);
+    return Window{p, std::min(cap, n), n};
   }
   std::span<const uint8_t> bytes() const { return {p, cap}; }
 };
 
+// Where decoding goes on after a tunnel header was removed.
+enum class Layer : uint8_t { kNone, kEthernet, kEtherType, kIpv4, kIpv6, kIpByVersion };
+
 // Decodes one frame into *packet. Lives on the stack for one Decode() call; borrows everything.
+// The layers call each other outermost first; a tunnel does not call back into an outer layer
+// but records where to go on (Defer), and Run() loops over those steps. So the call graph has no
+// cycle, the compiler can inline the common Ethernet/IP/TCP/UDP path, and the stack depth is fixed.
 class FrameWalker {
  public:
   FrameWalker(const DecoderConfig& config, DecodedPacket* packet)
       : config_(config), packet_(packet) {}
 
-  bool Link(int link_type, Window w);
+  bool Run(int link_type, Window w);
 
  private:
+  struct Step {
+    Layer layer;
+    uint16_t ethertype;
+    Window w;
+  };
+  bool Defer(Layer layer, Window w, uint16_t ethertype = 0) {
+    next_ = Step{layer, ethertype, w};
+    return true;
+  }
+  bool Link(int link_type, Window w);
   void SetWeird(sensor::Weird w) {
     if (packet_->weird == Weird::kNone) {
       packet_->weird = w;
     }
   }
-  bool Ethernet(Window w);
-  bool EtherType(uint16_t type, Window w);
-  bool Mpls(Window w);
-  bool Pppoe(Window w);
-  bool Arp(Window w);
-  bool IpByVersion(Window w);
-  bool Ipv4(Window w);
-  bool Ipv6(Window w);
-  bool Transport(uint8_t proto, Window w);
-  bool Tcp(Window w);
-  bool Udp(Window w);
-  bool Icmp(Window w);
-  bool Gre(Window w);
-  bool Vxlan(Window w);
-  bool Teredo(Window w, bool on_teredo_port);
-  bool GtpU(Window w);
+  // The common path (Ethernet, IPv4, TCP/UDP) is inlined into one function; the *Slow entry
+  // points serve the rarer callers (tunnels, other link types) without copying it everywhere.
+  [[gnu::always_inline]] bool Ethernet(Window w);
+  [[gnu::always_inline]] bool EtherType(uint16_t type, Window w);
+  [[gnu::always_inline]] bool Ipv4(Window w);
+  [[gnu::always_inline]] bool Transport(uint8_t proto, Window w);
+  [[gnu::always_inline]] bool Tcp(Window w);
+  [[gnu::always_inline]] bool Udp(Window w);
+  [[gnu::noinline]] bool EthernetSlow(Window w) { return Ethernet(w); }
+  [[gnu::noinline]] bool EtherTypeSlow(uint16_t type, Window w) { return EtherType(type, w); }
+  [[gnu::noinline]] bool Ipv4Slow(Window w) { return Ipv4(w); }
+  [[gnu::noinline]] bool Ipv6(Window w);
+  [[gnu::noinline]] bool Mpls(Window w);
+  [[gnu::noinline]] bool Pppoe(Window w);
+  [[gnu::noinline]] bool Arp(Window w);
+  [[gnu::noinline]] bool IpByVersion(Window w);
+  [[gnu::noinline]] bool Icmp(Window w);
+  [[gnu::noinline]] bool Gre(Window w);
+  [[gnu::noinline]] bool Vxlan(Window w);
+  [[gnu::noinline]] bool Teredo(Window w, bool on_teredo_port);
+  [[gnu::noinline]] bool GtpU(Window w);
   // Called when a tunnel layer is about to be removed: false (with a weird) when the tunnel is
   // too deep, else counts the layer and clears the outer packet's network and transport fields.
   bool EnterTunnel();
@@ -144,7 +174,37 @@ class FrameWalker {
   const DecoderConfig& config_;
   DecodedPacket* packet_;
   uint16_t erspan_vlan_ = 0;  // VLAN from an ERSPAN header, used when the inner frame is untagged
+  Step next_{Layer::kNone, 0, {}};  // the inner layer to decode after a tunnel header
 };
+
+bool FrameWalker::Run(int link_type, Window w) {
+  bool usable = Link(link_type, w);
+  // Bounded: every step went through EnterTunnel(), which stops at max_tunnel_depth.
+  while (next_.layer != Layer::kNone) {
+    Step step = next_;
+    next_.layer = Layer::kNone;
+    switch (step.layer) {
+      case Layer::kEthernet:
+        usable = EthernetSlow(step.w);
+        break;
+      case Layer::kEtherType:
+        usable = EtherTypeSlow(step.ethertype, step.w);
+        break;
+      case Layer::kIpv4:
+        usable = Ipv4Slow(step.w);
+        break;
+      case Layer::kIpv6:
+        usable = Ipv6(step.w);
+        break;
+      case Layer::kIpByVersion:
+        usable = IpByVersion(step.w);
+        break;
+      case Layer::kNone:
+        break;
+    }
+  }
+  return usable;
+}
 
 bool FrameWalker::Link(int link_type, Window w) {
   switch (link_type) {
@@ -168,7 +228,7 @@ bool FrameWalker::Link(int link_type, Window w) {
                     static_cast<uint32_t>(w.p[1]) << 8 | w.p[0];
       uint32_t family = std::min(be, le);
       if (family == 2) {  // AF_INET everywhere
-        return Ipv4(w.Skip(4));
+        return Ipv4Slow(w.Skip(4));
       }
       if (family == 10 || family == 24 || family == 28 || family == 30) {  // AF_INET6 by OS
         return Ipv6(w.Skip(4));
@@ -182,10 +242,10 @@ bool FrameWalker::Link(int link_type, Window w) {
         return false;
       }
       if (Be16(w.p + 4) == 6) {
-        std::copy_n(w.p + 6, 6, packet_->src_mac.begin());
+        std::memcpy(packet_->src_mac.data(), w.p + 6, 6);
         packet_->has_mac = true;
       }
-      return EtherType(Be16(w.p + 14), w.Skip(16));
+      return EtherTypeSlow(Be16(w.p + 14), w.Skip(16));
     }
     case kDltLinuxSll2: {
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
@@ -194,10 +254,10 @@ bool FrameWalker::Link(int link_type, Window w) {
         return false;
       }
       if (w.p[11] == 6) {
-        std::copy_n(w.p + 12, 6, packet_->src_mac.begin());
+        std::memcpy(packet_->src_mac.data(), w.p + 12, 6);
         packet_->has_mac = true;
       }
-      return EtherType(Be16(w.p), w.Skip(20));
+      return EtherTypeSlow(Be16(w.p), w.Skip(20));
     }
     default:
       SetWeird(Weird::kUnknownLinkType);
@@ -205,13 +265,13 @@ bool FrameWalker::Link(int link_type, Window w) {
   }
 }
 
-bool FrameWalker::Ethernet(Window w) {
+inline bool FrameWalker::Ethernet(Window w) {
   if (!w.Has(14)) {
     SetWeird(Weird::kTruncatedLinkHeader);
     return false;
   }
-  std::copy_n(w.p, 6, packet_->dst_mac.begin());
-  std::copy_n(w.p + 6, 6, packet_->src_mac.begin());
+  std::memcpy(packet_->dst_mac.data(), w.p, 6);
+  std::memcpy(packet_->src_mac.data(), w.p + 6, 6);
   packet_->has_mac = true;
   packet_->vlan = 0;
   packet_->inner_vlan = 0;
@@ -249,7 +309,7 @@ bool FrameWalker::Ethernet(Window w) {
   return EtherType(type, w);
 }
 
-bool FrameWalker::EtherType(uint16_t type, Window w) {
+inline bool FrameWalker::EtherType(uint16_t type, Window w) {
   switch (type) {
     case kEtherIpv4:
       return Ipv4(w);
@@ -289,7 +349,7 @@ bool FrameWalker::Mpls(Window w) {
   }
   uint8_t nibble = w.p[0] >> 4;
   if (nibble == 4) {
-    return Ipv4(w);
+    return Ipv4Slow(w);
   }
   if (nibble == 6) {
     return Ipv6(w);
@@ -313,7 +373,7 @@ bool FrameWalker::Mpls(Window w) {
   if (!EnterTunnel()) {
     return false;
   }
-  return Ethernet(w.Skip(skip));
+  return Defer(Layer::kEthernet, w.Skip(skip));
 }
 
 bool FrameWalker::Pppoe(Window w) {
@@ -329,7 +389,7 @@ bool FrameWalker::Pppoe(Window w) {
     w = w.Limit(length - 2);
   }
   if (protocol == 0x0021) {
-    return Ipv4(w);
+    return Ipv4Slow(w);
   }
   if (protocol == 0x0057) {
     return Ipv6(w);
@@ -356,9 +416,9 @@ bool FrameWalker::Arp(Window w) {
   }
   ArpInfo& arp = packet_->arp;
   arp.operation = Be16(w.p + 6);
-  std::copy_n(w.p + 8, 6, arp.sender_mac.begin());
+  std::memcpy(arp.sender_mac.data(), w.p + 8, 6);
   arp.sender_ip = IpAddress::FromV4Bytes(w.p + 14);
-  std::copy_n(w.p + 18, 6, arp.target_mac.begin());
+  std::memcpy(arp.target_mac.data(), w.p + 18, 6);
   arp.target_ip = IpAddress::FromV4Bytes(w.p + 24);
   return false;
 }
@@ -370,7 +430,7 @@ bool FrameWalker::IpByVersion(Window w) {
   }
   switch (w.p[0] >> 4) {
     case 4:
-      return Ipv4(w);
+      return Ipv4Slow(w);
     case 6:
       return Ipv6(w);
     default:
@@ -379,7 +439,7 @@ bool FrameWalker::IpByVersion(Window w) {
   }
 }
 
-bool FrameWalker::Ipv4(Window w) {
+inline bool FrameWalker::Ipv4(Window w) {
   if (!w.Has(20)) {
     SetWeird(Weird::kTruncatedIpHeader);
     return false;
@@ -529,13 +589,15 @@ bool FrameWalker::Ipv6(Window w) {
   }
 }
 
-bool FrameWalker::Transport(uint8_t proto, Window w) {
+inline bool FrameWalker::Transport(uint8_t proto, Window w) {
   DecodedPacket& pk = *packet_;
+  if (proto == kProtoTcp) {  // the common cases first: a switch here costs a compare chain
+    return Tcp(w);
+  }
+  if (proto == kProtoUdp) {
+    return Udp(w);
+  }
   switch (proto) {
-    case kProtoTcp:
-      return Tcp(w);
-    case kProtoUdp:
-      return Udp(w);
     case kProtoIcmp:
     case kProtoIcmpV6:
       return Icmp(w);
@@ -549,7 +611,7 @@ bool FrameWalker::Transport(uint8_t proto, Window w) {
       if (!EnterTunnel()) {
         return true;
       }
-      return proto == kProtoIpInIp ? Ipv4(w) : Ipv6(w);
+      return Defer(proto == kProtoIpInIp ? Layer::kIpv4 : Layer::kIpv6, w);
     default:
       break;
   }
@@ -558,7 +620,7 @@ bool FrameWalker::Transport(uint8_t proto, Window w) {
   return true;
 }
 
-bool FrameWalker::Tcp(Window w) {
+inline bool FrameWalker::Tcp(Window w) {
   if (!w.Has(20)) {
     SetWeird(Weird::kTruncatedTcpHeader);
     return true;
@@ -590,7 +652,7 @@ bool FrameWalker::Tcp(Window w) {
   return true;
 }
 
-bool FrameWalker::Udp(Window w) {
+inline bool FrameWalker::Udp(Window w) {
   if (!w.Has(8)) {
     SetWeird(Weird::kTruncatedUdpHeader);
     return true;
@@ -704,7 +766,7 @@ bool FrameWalker::Gre(Window w) {
     if (!EnterTunnel()) {
       return true;
     }
-    return ppp == 0x21 ? Ipv4(w) : Ipv6(w);
+    return Defer(ppp == 0x21 ? Layer::kIpv4 : Layer::kIpv6, w);
   }
 
   switch (protocol) {
@@ -715,12 +777,12 @@ bool FrameWalker::Gre(Window w) {
       if (!EnterTunnel()) {
         return true;
       }
-      return EtherType(protocol, w);
+      return Defer(Layer::kEtherType, w, protocol);
     case kEtherTransparentBridging:
       if (!EnterTunnel()) {
         return true;
       }
-      return Ethernet(w);
+      return Defer(Layer::kEthernet, w);
     case kEtherErspan2: {
       uint16_t vlan = 0;
       if (sequence) {  // type II: ver(4) vlan(12) cos(3) en(2) t(1) session(10) reserved/index(32)
@@ -735,7 +797,7 @@ bool FrameWalker::Gre(Window w) {
         return true;
       }
       erspan_vlan_ = vlan;
-      return Ethernet(w);
+      return Defer(Layer::kEthernet, w);
     }
     case kEtherErspan3: {
       // ver(4) vlan(12) cos(3) bso(2) t(1) session(10) | timestamp(32) |
@@ -756,10 +818,10 @@ bool FrameWalker::Gre(Window w) {
       }
       w = w.Skip(length);
       if (ip_frame) {
-        return IpByVersion(w);
+        return Defer(Layer::kIpByVersion, w);
       }
       erspan_vlan_ = vlan;
-      return Ethernet(w);
+      return Defer(Layer::kEthernet, w);
     }
     default:
       SetWeird(Weird::kUnknownGreProtocol);
@@ -779,7 +841,7 @@ bool FrameWalker::Vxlan(Window w) {
   if (!EnterTunnel()) {
     return true;
   }
-  return Ethernet(w.Skip(8));
+  return Defer(Layer::kEthernet, w.Skip(8));
 }
 
 bool FrameWalker::Teredo(Window w, bool on_teredo_port) {
@@ -814,7 +876,7 @@ bool FrameWalker::Teredo(Window w, bool on_teredo_port) {
   if (!EnterTunnel()) {
     return true;
   }
-  return Ipv6(w);
+  return Defer(Layer::kIpv6, w);
 }
 
 bool FrameWalker::GtpU(Window w) {
@@ -857,7 +919,7 @@ bool FrameWalker::GtpU(Window w) {
   if (!EnterTunnel()) {
     return true;
   }
-  return nibble == 4 ? Ipv4(w) : Ipv6(w);
+  return Defer(nibble == 4 ? Layer::kIpv4 : Layer::kIpv6, w);
 }
 
 bool FrameWalker::EnterTunnel() {
@@ -894,16 +956,20 @@ bool FrameWalker::EnterTunnel() {
 Decoder::Decoder(const DecoderConfig& config) : config_(config) {}
 
 bool Decoder::Decode(const PacketView& frame, DecodedPacket* packet) {
-  *packet = DecodedPacket{};
+  // All-zero is every field's reset value (kNone, ::, empty spans), and one memset is far cheaper
+  // than assigning a fresh DecodedPacket.
+  static_assert(std::is_trivially_copyable_v<DecodedPacket>);
+  std::memset(static_cast<void*>(packet), 0, sizeof(DecodedPacket));
   packet->timestamp_us = frame.timestamp_us;
   packet->cap_length = static_cast<uint32_t>(frame.bytes.size());
   packet->wire_length = frame.wire_length;
   ++stats_.frames;
 
-  Window w{frame.bytes.data(), frame.bytes.size(),
-           std::max<size_t>(frame.bytes.size(), frame.wire_length)};
+  // A capture never holds 4 GiB frames; clamp anyway so the window arithmetic cannot wrap.
+  uint32_t cap = static_cast<uint32_t>(std::min<size_t>(frame.bytes.size(), UINT32_MAX));
+  Window w{frame.bytes.data(), cap, std::max(cap, frame.wire_length)};
   FrameWalker walker(config_, packet);
-  bool usable = walker.Link(frame.link_type, w);
+  bool usable = walker.Run(frame.link_type, w);
 
   if (packet->is_arp) {
     ++stats_.arp;

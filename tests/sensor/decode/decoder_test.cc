@@ -33,9 +33,14 @@ constexpr uint8_t kUdp = 17;
 
 rules::IpAddress Ip(const char* text) { return *rules::IpAddress::Parse(text); }
 
-// Decodes `bytes` with the frame's wire length equal to its size unless told otherwise.
-bool DecodeBytes(Decoder& decoder, const Bytes& bytes, DecodedPacket* packet, int link_type = 1,
-         uint32_t wire_length = 0) {
+// Decodes a copy of `frame` with its wire length equal to its size unless told otherwise. The
+// copy lives until the next call, like a capture buffer, so tests may pass temporaries and still
+// read the packet's spans.
+bool DecodeBytes(Decoder& decoder, const Bytes& frame, DecodedPacket* packet, int link_type = 1,
+                 uint32_t wire_length = 0) {
+  static Bytes* const kBuffer = new Bytes;
+  *kBuffer = frame;
+  const Bytes& bytes = *kBuffer;
   PacketView view;
   view.timestamp_us = 42;
   view.link_type = link_type;
@@ -92,7 +97,7 @@ TEST(DecoderTest, DecodesEthernetIpv4TcpFields) {
   EXPECT_EQ(p.ttl, 57);
   EXPECT_EQ(p.ip_proto, kTcp);
   EXPECT_EQ(p.ip_length, 20u + 28u + 2u);
-  EXPECT_EQ(p.ip_packet.data(), frame.data() + 14);
+  EXPECT_EQ(Bytes(p.ip_packet.begin(), p.ip_packet.end()), Bytes(frame.begin() + 14, frame.end()));
   EXPECT_EQ(p.ip_packet.size(), 50u);
   EXPECT_FALSE(p.fragment);
   EXPECT_EQ(p.src_port, 40000);
