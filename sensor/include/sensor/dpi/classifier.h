@@ -18,9 +18,10 @@ struct ClassifierConfig {
   // Give up (nDPI's guess from ports and addresses) after this many packets handed to nDPI
   // without a verdict. Only packets with payload count (TCP/UDP without payload are skipped).
   uint32_t max_packets_per_flow = 32;
-  // After the first verdict, feed at most this many more packets while nDPI says more could
-  // refine it (ndpi_extra_dissection_possible: a TLS certificate may turn "TLS" into
-  // "TLS.Microsoft", a DNS answer "DNS" into "DNS.Apple"). 0: stop at the first verdict.
+  // After a bare first verdict without sub-protocol ("TLS", "DNS"), feed at most this many more
+  // packets while nDPI says it could still refine it (a TLS certificate may turn "TLS" into
+  // "TLS.Microsoft", a DNS answer "DNS" into "DNS.Apple"). A verdict like "TLS.Google" is final
+  // at once. 0: always stop at the first verdict.
   uint32_t max_extra_packets = 8;
   // true (default): TCP/UDP packets without payload are not handed to nDPI (4.2 runs no
   // dissector on them; same labels on the test captures at about half the calls).
