@@ -121,6 +121,53 @@ class TokenReader {
   bool pre_release_words_;
 };
 
+// TokenReader with zeros dropped where they stand directly before a pre-release word (or at
+// the end, where they equal the padding): "1.0.0-rc1" reads as "1-rc1", like "1.0-rc1".
+class CanonicalTokenReader {
+ public:
+  CanonicalTokenReader(std::string_view s, bool pre_release_words)
+      : reader_(s, pre_release_words) {}
+
+  bool Next(Token* token) {
+    if (pending_zeros_ > 0) {
+      --pending_zeros_;
+      *token = Token{};
+      return true;
+    }
+    if (has_lookahead_) {
+      has_lookahead_ = false;
+      *token = lookahead_;
+      return true;
+    }
+    Token t;
+    if (!reader_.Next(&t)) return false;
+    if (t.cls != TokenClass::kZero) {
+      *token = t;
+      return true;
+    }
+    size_t zeros = 1;
+    Token after;
+    bool more = false;
+    while ((more = reader_.Next(&after)) && after.cls == TokenClass::kZero) ++zeros;
+    if (!more) return false;  // trailing zeros: the same as the padding
+    if (after.cls == TokenClass::kPreRelease) {
+      *token = after;
+      return true;
+    }
+    pending_zeros_ = zeros - 1;
+    lookahead_ = after;
+    has_lookahead_ = true;
+    *token = Token{};
+    return true;
+  }
+
+ private:
+  TokenReader reader_;
+  size_t pending_zeros_ = 0;
+  Token lookahead_;
+  bool has_lookahead_ = false;
+};
+
 int CompareWords(std::string_view a, std::string_view b) {
   const size_t n = a.size() < b.size() ? a.size() : b.size();
   for (size_t i = 0; i < n; ++i) {
@@ -148,8 +195,8 @@ int CompareTokens(const Token& a, const Token& b) {
 }
 
 int CompareTokenSequences(std::string_view a, std::string_view b, bool pre_release_words) {
-  TokenReader ra(a, pre_release_words);
-  TokenReader rb(b, pre_release_words);
+  CanonicalTokenReader ra(a, pre_release_words);
+  CanonicalTokenReader rb(b, pre_release_words);
   const Token padding;  // kZero
   while (true) {
     Token ta;
@@ -191,9 +238,10 @@ std::string_view OpenSshCore(std::string_view s) {
   s = StripVPrefix(s);
   if (s.empty() || !IsDigit(s[0])) return s;  // not an OpenSSH version: compare it generically
   size_t i = 0;
-  while (i < s.size() && (IsDigit(s[i]) || (s[i] == '.' && i + 1 < s.size() && IsDigit(s[i + 1])))) {
-    ++i;
-  }
+  const auto dot_then_digit = [&s](size_t k) {
+    return s[k] == '.' && k + 1 < s.size() && IsDigit(s[k + 1]);
+  };
+  while (i < s.size() && (IsDigit(s[i]) || dot_then_digit(i))) ++i;
   if (i + 1 < s.size() && (s[i] == 'p' || s[i] == 'P') && IsDigit(s[i + 1])) {
     ++i;
     while (i < s.size() && IsDigit(s[i])) ++i;

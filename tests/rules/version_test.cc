@@ -430,9 +430,21 @@ TEST(CompareVersionsTest, Cisco) {
 }
 
 TEST(CompareVersionsTest, DocumentedGenericExamples) {
-  ExpectEqual({{"1.0rc1", "1.0-rc1"}, {"1.0-rc1", "1.0.rc.1"}, {"1.2.3-1", "1.2.3.1"}},
+  ExpectEqual({{"1.0rc1", "1.0-rc1"},
+               {"1.0-rc1", "1.0.rc.1"},
+               {"1.2.3-1", "1.2.3.1"},
+               {"1.0-rc1", "1.0.0-rc1"},
+               {"1.0.0a1", "1-alpha-1"},
+               {"2.0.0.0-beta", "2-beta"}},
               VersionScheme::kGeneric);
-  ExpectOrdered({{"1.0", "1.0b"}, {"1.0b", "1.0.1"}, {"1.0-rc1", "1.0.0-rc1"}},
+  ExpectOrdered({{"1.0", "1.0b"},
+                 {"1.0b", "1.0.1"},
+                 {"1.0.0-rc1", "1.0"},
+                 {"1.0.0-rc1", "1.0.0.1"},
+                 {"1.0.0-rc1", "1.0.1-rc1"},
+                 {"1.0.1-rc1", "1.0.1"},
+                 {"0.rc1", "0.1"},
+                 {"1.0.0.0.0.0.0.1", "1.0.0.0.0.0.0.2"}},
                 VersionScheme::kGeneric);
 }
 
