@@ -93,6 +93,41 @@ TEST(ParseSoftwareTest, ZeekBaselineListsTheSameInputs) {
   EXPECT_EQ(successes, 60);
 }
 
+TEST(ParseSoftwareTest, MatchesZeekSoftwareLogBaseline) {
+  // software.log written by Zeek for the flash-version btest: name, version.* and the input.
+  const std::string path = std::string(SHARED_DIR) +
+                           "/testdata/zeek/testing/btest/Baseline/"
+                           "scripts.policy.protocols.http.flash-version/software.log";
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << path;
+  std::string line;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) {
+      f.push_back(line.substr(start, tab - start));
+    }
+    f.push_back(line.substr(start));
+    ASSERT_EQ(f.size(), 11u) << line;
+    const auto number = [](const std::string& v) -> std::optional<uint64_t> {
+      if (v == "-") return std::nullopt;
+      return std::stoull(v);
+    };
+    const SoftwareDescription d = ParseSoftware(f[10]);
+    EXPECT_EQ(d.name, f[4]) << f[10];
+    EXPECT_EQ(d.version.major, number(f[5])) << f[10];
+    EXPECT_EQ(d.version.minor, number(f[6])) << f[10];
+    EXPECT_EQ(d.version.minor2, number(f[7])) << f[10];
+    EXPECT_EQ(d.version.minor3, number(f[8])) << f[10];
+    EXPECT_EQ(d.version.addl, f[9] == "-" ? std::nullopt : std::optional<std::string>(f[9]))
+        << f[10];
+    ++rows;
+  }
+  EXPECT_EQ(rows, 3);
+}
+
 TEST(ParseSoftwareTest, BannersSeenOnTheWire) {
   SoftwareDescription d = ParseSoftware("OpenSSH_6.6.1p1 Ubuntu-2ubuntu2");
   EXPECT_EQ(d.name, "OpenSSH");
