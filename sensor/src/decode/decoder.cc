@@ -609,6 +609,8 @@ inline bool FrameWalker::Transport(uint8_t proto, Window w) {
         break;  // not decodable as a tunnel: keep the outer packet
       }
       if (!EnterTunnel()) {
+        pk.payload_length = w.wire;
+        pk.payload = w.bytes();
         return true;
       }
       return Defer(proto == kProtoIpInIp ? Layer::kIpv4 : Layer::kIpv6, w);
