@@ -25,7 +25,7 @@ constexpr const char* kIdentifyUsage =
 #endif
 
 int BadArgs(const std::string& message) {
-  std::fprintf(stderr, "utkikk identify: %s\n%s", message.c_str(), kIdentifyUsage);
+  std::fprintf(stderr, "utkikk identify: %s (see utkikk identify --help)\n", message.c_str());
   return 2;
 }
 
