@@ -297,10 +297,13 @@ rules::Result<void> Municipality::Run() {
                     kDepartments[i % 8], i + 1);
       name = buf;
     }
-    uint32_t third = c.kind == ClientKind::kPhone    ? 3
-                     : c.kind == ClientKind::kCamera ? 6
-                                                     : 1 + static_cast<uint32_t>(i / 200);
-    Ip4 ip = MakeIp(10, 20, third, 100 + static_cast<uint32_t>(i % 150));
+    // Unique per index: PCs in 10.20.10-19.x, phones in 10.20.30-39.x, cameras in 10.20.60-69.x.
+    uint32_t block = static_cast<uint32_t>(i / 200);
+    uint32_t third = (c.kind == ClientKind::kPhone    ? 30
+                      : c.kind == ClientKind::kCamera ? 60
+                                                      : 10) +
+                     block;
+    Ip4 ip = MakeIp(10, 20, third, 10 + static_cast<uint32_t>(i % 200));
     c.host = &AddHost(name, mac, ip, Segment::kClients,
                       c.kind == ClientKind::kPc || c.kind == ClientKind::kVdi ? 128 : 64);
     c.firefox = crng.Chance(30);
