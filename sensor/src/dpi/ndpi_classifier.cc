@@ -182,8 +182,12 @@ class NdpiClassifier final : public Classifier {
       state.detected = result;
       // A verdict with a sub-protocol ("TLS.Google") is final enough; a bare one ("TLS", "DNS")
       // may still gain one from the server's side, so feed a few more packets while nDPI can.
+      // A sub-protocol nDPI took from the server's address list ("TLS.AmazonAWS") counts as bare:
+      // the certificate may still name it better ("TLS.Amazon"), as ndpiReader reports.
+      const bool from_address =
+          result.app_protocol == state.flow->guessed_host_protocol_id;
       const bool bare = result.master_protocol == NDPI_PROTOCOL_UNKNOWN ||
-                        result.master_protocol == result.app_protocol;
+                        result.master_protocol == result.app_protocol || from_address;
       if (!bare || state.extra_packets >= config_.max_extra_packets ||
           !ndpi_extra_dissection_possible(module_.get(), state.flow.get())) {
         ++stats_.flows_classified;
