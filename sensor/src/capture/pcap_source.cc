@@ -1,8 +1,11 @@
 // PacketSource over libpcap: capture files (pcap, pcapng) and live interfaces.
 #include "sensor/capture/packet_source.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -102,6 +105,132 @@ class PcapFileSource final : public PacketSource {
   std::string error_;  // set once Next() failed
   CaptureStats stats_;
 };
+
+// Reads a classic pcap file (not pcapng) straight from a read-only mapping: libpcap's reader costs
+// about 500 instructions a packet (two stdio reads and a copy), this one a few dozen. libpcap has
+// opened and checked the file first (link type, snap length); pcapng files stay with libpcap.
+// Owned by the caller through PacketSourcePtr; not thread-safe.
+class MappedPcapFileSource final : public PacketSource {
+ public:
+  static constexpr size_t kFileHeader = 24;
+  static constexpr size_t kRecordHeader = 16;
+
+  MappedPcapFileSource(const uint8_t* map, size_t size, std::string path, int link_type,
+                       bool swapped, bool nanoseconds, uint32_t snaplen)
+      : map_(map),
+        size_(size),
+        path_(std::move(path)),
+        link_type_(link_type),
+        swapped_(swapped),
+        nanoseconds_(nanoseconds),
+        snaplen_(snaplen) {}
+  ~MappedPcapFileSource() override { munmap(const_cast<uint8_t*>(map_), size_); }
+  MappedPcapFileSource(const MappedPcapFileSource&) = delete;
+  MappedPcapFileSource& operator=(const MappedPcapFileSource&) = delete;
+
+  Result<bool> Next(PacketView* packet) override {
+    if (!error_.empty()) {
+      return Fail(ErrorCode::kCapture, error_);
+    }
+    if (offset_ == size_) {
+      at_end_ = true;
+      return false;
+    }
+    if (size_ - offset_ < kRecordHeader) {
+      return Broken("truncated dump file; tried to read 16 header bytes, only got " +
+                    std::to_string(size_ - offset_));
+    }
+    const uint8_t* h = map_ + offset_;
+    const uint32_t sec = Read32(h);
+    const uint32_t frac = Read32(h + 4);
+    uint32_t caplen = Read32(h + 8);
+    const uint32_t len = Read32(h + 12);
+    if (caplen > kMaxCaplen) {
+      return Broken("invalid packet capture length " + std::to_string(caplen) +
+                    ", bigger than the maximum of " + std::to_string(kMaxCaplen));
+    }
+    if (size_ - offset_ - kRecordHeader < caplen) {
+      return Broken("truncated dump file; tried to read " + std::to_string(caplen) +
+                    " captured bytes, only got " + std::to_string(size_ - offset_ - kRecordHeader));
+    }
+    offset_ += kRecordHeader + caplen;
+    if (caplen > snaplen_) {
+      caplen = snaplen_;  // as libpcap does: keep the snap length, skip the rest
+    }
+    packet->timestamp_us = static_cast<int64_t>(sec) * 1'000'000 +
+                           static_cast<int64_t>(nanoseconds_ ? frac / 1000 : frac);
+    packet->wire_length = len;
+    packet->link_type = link_type_;
+    packet->bytes = std::span<const uint8_t>(h + kRecordHeader, caplen);
+    ++stats_.received;
+    return true;
+  }
+
+  bool at_end() const override { return at_end_; }
+  CaptureStats stats() const override { return stats_; }
+  std::string name() const override { return "file " + path_; }
+  uint64_t bytes_read() const override { return offset_; }
+  uint64_t bytes_total() const override { return size_; }
+
+ private:
+  static constexpr uint32_t kMaxCaplen = 262144 * 4;  // libpcap accepts up to its snap maximum
+
+  uint32_t Read32(const uint8_t* p) const {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return swapped_ ? __builtin_bswap32(v) : v;
+  }
+  Result<bool> Broken(const std::string& why) {
+    error_ = "capture file " + path_ + ": " + why;
+    return Fail(ErrorCode::kCapture, error_);
+  }
+
+  const uint8_t* map_;
+  size_t size_;
+  size_t offset_ = kFileHeader;
+  std::string path_;
+  int link_type_;
+  bool swapped_;
+  bool nanoseconds_;
+  uint32_t snaplen_;
+  bool at_end_ = false;
+  std::string error_;
+  CaptureStats stats_;
+};
+
+// Maps `path` when it is a classic pcap file; nullptr otherwise (pcapng, or mmap refused).
+PacketSourcePtr MapClassicPcap(const std::string& path, uint64_t size, pcap_t* opened) {
+  if (size < MappedPcapFileSource::kFileHeader || size > (uint64_t{1} << 46)) {
+    return nullptr;
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return nullptr;
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) {
+    return nullptr;
+  }
+  uint32_t magic;
+  std::memcpy(&magic, map, 4);
+  bool swapped = false;
+  bool nanoseconds = false;
+  switch (magic) {
+    case 0xa1b2c3d4: break;
+    case 0xd4c3b2a1: swapped = true; break;
+    case 0xa1b23c4d: nanoseconds = true; break;
+    case 0x4d3cb2a1: swapped = true; nanoseconds = true; break;
+    default:
+      munmap(map, size);
+      return nullptr;  // pcapng or something else libpcap reads
+  }
+  madvise(map, size, MADV_SEQUENTIAL);
+  const int snaplen = pcap_snapshot(opened);
+  return std::make_unique<MappedPcapFileSource>(
+      static_cast<const uint8_t*>(map), static_cast<size_t>(size), path, pcap_datalink(opened),
+      swapped, nanoseconds, snaplen > 0 ? static_cast<uint32_t>(snaplen) : 262144u);
+}
 
 // Reads a live interface. Owned by the caller through PacketSourcePtr; not thread-safe.
 //
@@ -203,6 +332,9 @@ Result<PacketSourcePtr> OpenPcapFile(const std::string& path) {
       reason = "empty file (" + reason + ")";
     }
     return Fail(ErrorCode::kCapture, "capture file " + path + ": " + reason);
+  }
+  if (PacketSourcePtr mapped = MapClassicPcap(path, static_cast<uint64_t>(st.st_size), pcap.get())) {
+    return mapped;
   }
   return PacketSourcePtr(
       std::make_unique<PcapFileSource>(std::move(pcap), path, static_cast<uint64_t>(st.st_size)));

@@ -17,7 +17,7 @@ namespace sensor {
 struct ClassifierConfig {
   // Give up (nDPI's guess from ports and addresses) after this many packets handed to nDPI
   // without a verdict. Only packets with payload count (TCP/UDP without payload are skipped).
-  uint32_t max_packets_per_flow = 32;
+  uint32_t max_packets_per_flow = 20;
   // After a bare first verdict without sub-protocol ("TLS", "DNS"), feed at most this many more
   // packets while nDPI says it could still refine it (a TLS certificate may turn "TLS" into
   // "TLS.Microsoft", a DNS answer "DNS" into "DNS.Apple"). A verdict like "TLS.Google" is final
