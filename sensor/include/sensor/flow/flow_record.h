@@ -89,6 +89,11 @@ struct DpiState;
 using DpiStateDeleter = void (*)(DpiState*);
 using DpiStatePtr = std::unique_ptr<DpiState, DpiStateDeleter>;
 
+// Opaque per-flow state of the protocol extractors (sensor/extract/) with the deleter that frees it.
+struct ExtractState;
+using ExtractStateDeleter = void (*)(ExtractState*);
+using ExtractStatePtr = std::unique_ptr<ExtractState, ExtractStateDeleter>;
+
 enum class FlowEndReason : uint8_t {
   kIdle,       // idle timeout
   kClosed,     // TCP closed (FIN/RST) and the linger time passed
@@ -111,6 +116,7 @@ struct FlowRecord {
   FlowClassification classification;
   DpiStatePtr dpi{nullptr, nullptr};
   uint32_t dpi_packets = 0; // packets handed to DPI so far
+  ExtractStatePtr extract{nullptr, nullptr};  // owned by ExtractorSet; freed in OnFlowEnd
 };
 
 // Zeek's conn_state value (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).

@@ -1,0 +1,86 @@
+// Protocol extractors: turn the first bytes of classified flows into inventory facts
+// (rules::FactSink): SSH identification strings, HTTP request/response headers, TLS ClientHello
+// (SNI, JA3, JA4) and server certificates, FTP/SMTP/POP3/IMAP greetings, the MySQL server
+// greeting, DHCP, DNS/mDNS/LLMNR/NBNS answers and ARP. Protocols are recognised from payload
+// (with nDPI's label as a hint), never from the port alone. docs/inventory-sources.md lists every
+// source and the fact it yields.
+//
+//   sensor::ExtractorSet extract(config, &fingerprint_db, inventory, local_nets);
+//   FlowRecord& flow = flows.Update(packet, &from_orig);
+//   classifier->Inspect(flow, packet, from_orig);
+//   extract.OnPacket(flow, packet, from_orig);
+//   ...  // in the FlowTable end callback, for every reason except kInterim:
+//   extract.OnFlowEnd(flow);
+//
+// Bounded work: each direction of a flow is looked at for its first max_bytes_per_direction bytes
+// (TCP: reassembled in sequence order) and max_packets_per_direction packets, then the per-flow
+// state is freed and the flow marked done, after which OnPacket costs one load and a branch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "rules/facts.h"
+#include "rules/fingerprint.h"
+#include "rules/ip_address.h"
+#include "sensor/decode/packet.h"
+#include "sensor/flow/flow_record.h"
+
+namespace sensor {
+
+struct ExtractConfig {
+  size_t max_bytes_per_direction = 16384;    // reassembly bound per direction
+  uint32_t max_packets_per_direction = 24;   // packets looked at per direction
+  size_t max_service_keys = 65536;           // ServiceFact dedupe set; cleared when full
+  size_t max_arp_keys = 16384;               // ARP (mac, ip) dedupe set; cleared when full
+  int64_t arp_repeat_us = 600'000'000;       // an ARP pair is reported again after this time
+};
+
+// Named counters (hostile input is counted, never fatal).
+struct ExtractStats {
+  uint64_t flows_inspected = 0;   // flows that got per-flow state
+  uint64_t flows_done = 0;        // flows whose state was freed before their end
+  uint64_t states_live = 0;       // per-flow states currently allocated
+  uint64_t ssh = 0, http = 0, tls = 0, banners = 0, mysql = 0;  // directions recognised
+  uint64_t dhcp = 0, dns = 0, nbns = 0, arp = 0;                 // packets parsed
+  uint64_t certificates = 0;      // leaf certificates parsed
+  uint64_t malformed = 0;         // messages that did not parse (truncated, bad lengths)
+  uint64_t reassembly_gaps = 0;   // out-of-order segments dropped (beyond the small queue)
+  uint64_t truncated = 0;         // directions that hit max_bytes before a message completed
+  uint64_t facts = 0;             // facts handed to the sink
+};
+
+// Owned by the pipeline; one per capture thread; not thread-safe. Holds a reference to the sink
+// and a pointer to the fingerprint database (may be null: then software is named by
+// rules::ParseSoftware only), both of which must outlive it. Per-flow state lives in
+// FlowRecord::extract and is freed by OnFlowEnd (or by the record's deleter).
+class ExtractorSet {
+ public:
+  ExtractorSet(const ExtractConfig& config, const rules::FingerprintDb* fingerprints,
+               rules::FactSink& facts, const std::vector<rules::Cidr>& local_nets);
+  ~ExtractorSet();
+  ExtractorSet(const ExtractorSet&) = delete;
+  ExtractorSet& operator=(const ExtractorSet&) = delete;
+
+  // Every decoded IP packet after FlowTable::Update (and the classifier, so that
+  // flow.classification may already be set).
+  void OnPacket(FlowRecord& flow, const DecodedPacket& packet, bool from_orig);
+  // Frames that carried no IP (ARP).
+  void OnNonIp(const DecodedPacket& packet, std::span<const uint8_t> frame);
+  // A flow ends (any reason but kInterim): emits a ServiceFact when the responder answered
+  // (once per (server, port, transport, protocol) per run) and frees the per-flow state. Must be
+  // called before the record is reused.
+  void OnFlowEnd(FlowRecord& flow);
+
+  ExtractStats stats() const;
+
+  class Impl;  // public only for the private helpers in src/extract/
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sensor

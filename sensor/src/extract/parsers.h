@@ -1,0 +1,202 @@
+// Private: the stateless protocol parsers behind ExtractorSet. Each takes bytes seen on the wire
+// (hostile: any length, any content), never reads past the span, never trusts a length field,
+// and returns std::nullopt (or an empty result) for anything that does not parse. Pure functions,
+// thread-safe. Tested one by one in tests/sensor/extract/parsers_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/facts.h"
+#include "rules/ip_address.h"
+
+namespace sensor::extract {
+
+using Bytes = std::span<const uint8_t>;
+
+inline std::string_view AsText(Bytes b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// The first line of `text` without its "\r\n" / "\n"; nullopt while no line end is in the first
+// `max` bytes.
+std::optional<std::string_view> FirstLine(std::string_view text, size_t max = 1024);
+// Printable ASCII only (controls and bytes >= 0x7f become '?'), trimmed, at most `max` bytes.
+std::string CleanText(std::string_view text, size_t max = 512);
+
+// ---- SSH (RFC 4253 section 4.2): "SSH-protoversion-softwareversion SP comments CR LF".
+// The part after "SSH-x.y-" of an identification line; nullopt when `line` is not one.
+std::optional<std::string_view> SshSoftware(std::string_view line);
+
+// ---- HTTP/1.x heads.
+bool LooksLikeHttpRequest(std::string_view text);
+bool LooksLikeHttpResponse(std::string_view text);
+struct HttpHead {
+  bool request = false;
+  std::string host;        // request Host without port
+  std::string user_agent;
+  std::string server;      // response Server
+  std::string powered_by;  // response X-Powered-By
+};
+// Parses a head once its blank line is in `text`; nullopt while it is incomplete or not HTTP.
+std::optional<HttpHead> ParseHttpHead(std::string_view text);
+
+// ---- Server greetings (FTP/SMTP 220, POP3 +OK, IMAP * OK).
+enum class GreetingKind { kNone, kFtpOrSmtp, kPop, kImap };
+GreetingKind ClassifyGreeting(std::string_view first_line);
+// The greeting text without the status ("220 ", "220-", "+OK ", "* OK "), cleaned.
+std::string GreetingText(std::string_view first_line, GreetingKind kind);
+
+// ---- MySQL protocol 10 initial handshake: the server version string; nullopt otherwise.
+std::optional<std::string> MySqlServerVersion(Bytes data);
+
+// ---- TLS.
+struct ClientHello {
+  uint16_t legacy_version = 0;
+  std::vector<uint16_t> ciphers;        // in order, GREASE included
+  std::vector<uint16_t> extensions;     // in order, GREASE included
+  std::vector<uint16_t> groups;         // supported_groups (10)
+  std::vector<uint8_t> point_formats;   // ec_point_formats (11)
+  std::vector<uint16_t> sig_algs;       // signature_algorithms (13), in order
+  std::vector<uint16_t> versions;       // supported_versions (43)
+  std::string sni;                      // server_name host_name (0), cleaned
+  std::string alpn;                     // the first ALPN protocol (16), raw bytes
+};
+// `body` is the ClientHello handshake body (after the 4-byte handshake header).
+std::optional<ClientHello> ParseClientHello(Bytes body);
+bool IsGrease(uint16_t value);
+// JA3 text "771,4865-4866,...,0-23-...,29-23,0" and its MD5 in hex.
+std::string Ja3Text(const ClientHello& hello);
+std::string Ja3(const ClientHello& hello);
+// JA4 (https://github.com/FoxIO-LLC/ja4, JA4 section): "t13d1516h2_8daaf6152771_e5627efa2ab1".
+// `transport`: 't' TCP, 'q' QUIC, 'd' DTLS.
+std::string Ja4(const ClientHello& hello, char transport = 't');
+// The raw form (JA4_r), useful to explain a hash.
+std::string Ja4Raw(const ClientHello& hello, char transport = 't');
+
+// The leaf certificate of a TLS <= 1.2 Certificate message body; the DER of each entry.
+std::vector<Bytes> CertificateList(Bytes body, size_t max_certs = 4);
+struct CertificateInfo {
+  std::string subject;          // one line in certificate order, "C=US, O=Example, CN=example.org"
+  std::string subject_rfc2253;  // RFC 2253 order, "CN=example.org,O=Example,C=US"
+  std::string issuer;           // as subject
+  std::string not_before;       // "2024-01-31T12:00:00Z"
+  std::string not_after;
+  std::string common_name;
+  std::vector<std::string> dns_names;  // subjectAltName dNSName entries, at most 32
+};
+// Parses one DER certificate (OpenSSL's d2i_X509); nullopt when it does not decode.
+std::optional<CertificateInfo> ParseCertificate(Bytes der);
+
+// Incremental TLS record -> handshake message splitter for one direction. Feed() gets the whole
+// reassembled direction each time and continues where it stopped; `on_message(type, body)` is
+// called for each complete handshake message. Stops (done()) at the first non-handshake record
+// other than alerts/change-cipher-spec, or at anything malformed.
+class TlsHandshakeReader {
+ public:
+  template <typename Fn>
+  void Feed(Bytes stream, Fn&& on_message);
+  bool done() const { return done_; }
+  bool malformed() const { return malformed_; }
+  bool LooksLikeTls(Bytes stream) const;
+  void Stop() { done_ = true; }
+
+ private:
+  size_t record_offset_ = 0;   // next record in the stream
+  std::vector<uint8_t> hs_;    // handshake bytes of the records so far (bounded)
+  size_t hs_offset_ = 0;       // next handshake message in hs_
+  bool done_ = false;
+  bool malformed_ = false;
+};
+
+// ---- DHCP (RFC 2131/2132) over BOOTP.
+struct DhcpMessage {
+  uint8_t op = 0;            // 1 request, 2 reply
+  uint8_t type = 0;          // option 53 (1 DISCOVER ... 5 ACK)
+  rules::Mac chaddr{};
+  rules::IpAddress ciaddr, yiaddr;
+  std::optional<rules::IpAddress> requested;  // option 50
+  std::string host_name;     // option 12
+  std::string fqdn;          // option 81
+  std::string vendor_class;  // option 60
+  std::string param_list;    // option 55, "1,3,6,15"
+};
+std::optional<DhcpMessage> ParseDhcp(Bytes udp_payload);
+
+// ---- DNS / mDNS / LLMNR (RFC 1035) and NBNS (RFC 1002).
+struct DnsAnswer {
+  std::string name;      // owner name (NBNS: the decoded NetBIOS name, trailing blanks removed)
+  uint16_t type = 0;     // 1 A, 28 AAAA, 12 PTR, 32 NB
+  rules::IpAddress address;  // A / AAAA / NB
+  std::string target;        // PTR
+};
+struct DnsMessage {
+  bool response = false;
+  uint8_t opcode = 0;
+  std::vector<DnsAnswer> answers;  // answer + additional records of the types above, at most 64
+};
+// `netbios`: names use the NetBIOS first-level encoding and NB records carry addresses.
+std::optional<DnsMessage> ParseDns(Bytes udp_payload, bool netbios = false);
+// "4.3.2.1.in-addr.arpa" / nibble ".ip6.arpa" names to the address; nullopt otherwise.
+std::optional<rules::IpAddress> PtrNameToAddress(std::string_view name);
+
+// ---- Hashes (OpenSSL EVP), lower-case hex.
+std::string Md5Hex(std::string_view data);
+std::string Sha256Hex(std::string_view data);
+
+// ---- TlsHandshakeReader::Feed (a template: the callback is inlined).
+inline constexpr size_t kMaxHandshakeBytes = 65536;
+
+template <typename Fn>
+void TlsHandshakeReader::Feed(Bytes stream, Fn&& on_message) {
+  while (!done_ && record_offset_ + 5 <= stream.size()) {
+    const uint8_t* r = stream.data() + record_offset_;
+    uint8_t type = r[0];
+    size_t length = (size_t{r[3]} << 8) | r[4];
+    if (r[1] != 3 || length > 18432) {  // RFC 5246 6.2.3: at most 2^14 + 2048
+      malformed_ = done_ = true;
+      return;
+    }
+    if (record_offset_ + 5 + length > stream.size()) {
+      return;  // the record is not complete yet
+    }
+    Bytes fragment = stream.subspan(record_offset_ + 5, length);
+    record_offset_ += 5 + length;
+    if (type == 21) {
+      continue;  // alert
+    }
+    if (type != 22) {
+      done_ = true;  // change_cipher_spec or application data: the plaintext handshake is over
+      return;
+    }
+    if (hs_.size() + fragment.size() > kMaxHandshakeBytes) {
+      done_ = true;
+      return;
+    }
+    hs_.insert(hs_.end(), fragment.begin(), fragment.end());
+    while (hs_offset_ + 4 <= hs_.size()) {
+      const uint8_t* h = hs_.data() + hs_offset_;
+      size_t body_length = (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
+      if (hs_offset_ + 4 + body_length > hs_.size()) {
+        break;
+      }
+      on_message(h[0], Bytes(h + 4, body_length));
+      if (done_) {
+        return;
+      }
+      hs_offset_ += 4 + body_length;
+    }
+  }
+}
+
+inline bool TlsHandshakeReader::LooksLikeTls(Bytes stream) const {
+  // A handshake record of TLS 1.0-1.3 (legacy version 3.1-3.4, or 3.0) starting a handshake.
+  return stream.size() >= 6 && stream[0] == 22 && stream[1] == 3 && stream[2] <= 4 &&
+         (stream[5] == 1 || stream[5] == 2);
+}
+
+}  // namespace sensor::extract

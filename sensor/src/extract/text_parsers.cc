@@ -1,0 +1,207 @@
+// Line-oriented protocols: SSH identification, HTTP heads, server greetings, MySQL greeting.
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "extract/parsers.h"
+
+namespace sensor::extract {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// RFC 9110 methods and the common WebDAV ones, each followed by a blank.
+constexpr std::array<std::string_view, 12> kMethods = {
+    "GET ",     "POST ",  "HEAD ",     "PUT ",    "DELETE ", "OPTIONS ",
+    "CONNECT ", "TRACE ", "PATCH ",    "PROPFIND ", "SUBSCRIBE ", "NOTIFY "};
+
+}  // namespace
+
+std::optional<std::string_view> FirstLine(std::string_view text, size_t max) {
+  size_t end = text.substr(0, std::min(max, text.size())).find('\n');
+  if (end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view line = text.substr(0, end);
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+std::string CleanText(std::string_view text, size_t max) {
+  text = Trim(text);
+  std::string out;
+  out.reserve(std::min(text.size(), max));
+  for (char c : text.substr(0, std::min(text.size(), max))) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u >= 0x20 && u < 0x7f ? c : '?');
+  }
+  return out;
+}
+
+std::optional<std::string_view> SshSoftware(std::string_view line) {
+  if (!StartsWith(line, "SSH-")) {
+    return std::nullopt;
+  }
+  size_t dash = line.find('-', 4);  // after protoversion ("2.0", "1.99", "1.5")
+  if (dash == std::string_view::npos || dash == 4 || dash > 10) {
+    return std::nullopt;
+  }
+  for (size_t i = 4; i < dash; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(line[i])) && line[i] != '.') {
+      return std::nullopt;
+    }
+  }
+  std::string_view software = line.substr(dash + 1);
+  if (software.empty()) {
+    return std::nullopt;
+  }
+  return software;
+}
+
+bool LooksLikeHttpRequest(std::string_view text) {
+  for (std::string_view m : kMethods) {
+    if (StartsWith(text, m)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool LooksLikeHttpResponse(std::string_view text) { return StartsWith(text, "HTTP/1."); }
+
+std::optional<HttpHead> ParseHttpHead(std::string_view text) {
+  HttpHead head;
+  if (LooksLikeHttpRequest(text)) {
+    head.request = true;
+  } else if (!LooksLikeHttpResponse(text)) {
+    return std::nullopt;
+  }
+  size_t end = text.find("\r\n\r\n");
+  size_t end_lf = text.find("\n\n");
+  end = std::min(end, end_lf);
+  if (end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(0, end + 1);
+  size_t first = rest.find('\n');
+  rest = first == std::string_view::npos ? std::string_view() : rest.substr(first + 1);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    std::string_view name = Trim(line.substr(0, colon));
+    std::string_view value = Trim(line.substr(colon + 1));
+    if (head.request && IEquals(name, "Host") && head.host.empty()) {
+      // Strip a port; keep a bracketed IPv6 literal whole (the caller drops literals).
+      if (!value.empty() && value.front() != '[') {
+        value = value.substr(0, value.find(':'));
+      }
+      head.host = CleanText(value, 255);
+    } else if (head.request && IEquals(name, "User-Agent") && head.user_agent.empty()) {
+      head.user_agent = CleanText(value);
+    } else if (!head.request && IEquals(name, "Server") && head.server.empty()) {
+      head.server = CleanText(value);
+    } else if (!head.request && IEquals(name, "X-Powered-By") && head.powered_by.empty()) {
+      head.powered_by = CleanText(value);
+    }
+  }
+  return head;
+}
+
+GreetingKind ClassifyGreeting(std::string_view line) {
+  if (line.size() >= 4 && StartsWith(line, "220") && (line[3] == ' ' || line[3] == '-')) {
+    return GreetingKind::kFtpOrSmtp;
+  }
+  if (StartsWith(line, "+OK")) {
+    return GreetingKind::kPop;
+  }
+  if (StartsWith(line, "* OK") || StartsWith(line, "* PREAUTH")) {
+    return GreetingKind::kImap;
+  }
+  return GreetingKind::kNone;
+}
+
+std::string GreetingText(std::string_view line, GreetingKind kind) {
+  switch (kind) {
+    case GreetingKind::kFtpOrSmtp:
+      line.remove_prefix(std::min<size_t>(4, line.size()));
+      break;
+    case GreetingKind::kPop:
+      line.remove_prefix(std::min<size_t>(3, line.size()));
+      break;
+    case GreetingKind::kImap:
+      line.remove_prefix(StartsWith(line, "* OK") ? 4 : 9);
+      // Drop a leading capability list: "[CAPABILITY IMAP4rev1 ...] Dovecot ready."
+      if (Trim(line).starts_with('[')) {
+        line = Trim(line);
+        size_t close = line.find(']');
+        if (close != std::string_view::npos) {
+          line.remove_prefix(close + 1);
+        }
+      }
+      break;
+    case GreetingKind::kNone:
+      break;
+  }
+  return CleanText(line);
+}
+
+std::optional<std::string> MySqlServerVersion(Bytes data) {
+  // MySQL client/server protocol: 3-byte length, sequence id 0, then HandshakeV10 starting
+  // with protocol version 10 and a NUL-terminated server version.
+  if (data.size() < 6) {
+    return std::nullopt;
+  }
+  size_t length = data[0] | (size_t{data[1]} << 8) | (size_t{data[2]} << 16);
+  if (data[3] != 0 || data[4] != 10 || length < 20 || length > 1024) {
+    return std::nullopt;
+  }
+  std::string version;
+  for (size_t i = 5; i < data.size() && i < 5 + 64; ++i) {
+    uint8_t c = data[i];
+    if (c == 0) {
+      if (version.empty()) {
+        return std::nullopt;
+      }
+      return version;
+    }
+    if (c < 0x20 || c >= 0x7f) {
+      return std::nullopt;
+    }
+    version.push_back(static_cast<char>(c));
+  }
+  return std::nullopt;
+}
+
+}  // namespace sensor::extract
