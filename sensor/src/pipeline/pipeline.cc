@@ -52,12 +52,31 @@ Pipeline::Pipeline(const SensorConfig& config, ClassifierPtr classifier, Pipelin
       classifier_(std::move(classifier)),
       sink_(std::move(sink)),
       flows_(config.flows,
-             [this](FlowRecord& flow, FlowEndReason reason) { HandleFlowEnd(flow, reason); }) {}
+             [this](FlowRecord& flow, FlowEndReason reason) { HandleFlowEnd(flow, reason); }) {
+  for (const auto& net : config.local_nets) {
+    if (net.network().is_v4()) {
+      int bits = net.prefix_length();
+      uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+      local_v4_.emplace_back(net.network().v4() & mask, mask);
+    } else {
+      local_v6_.push_back(net);
+    }
+  }
+}
 
 Pipeline::~Pipeline() = default;
 
 bool Pipeline::IsLocal(const rules::IpAddress& address) const {
-  for (const auto& net : config_.local_nets) {
+  if (address.is_v4()) {
+    const uint32_t a = address.v4();
+    for (const auto& [network, mask] : local_v4_) {
+      if ((a & mask) == network) {
+        return true;
+      }
+    }
+    return false;
+  }
+  for (const auto& net : local_v6_) {
     if (net.Contains(address)) {
       return true;
     }

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "rules/result.h"
 #include "sensor/capture/packet_source.h"
@@ -90,6 +92,8 @@ class Pipeline {
   void MaybeWriteStats(int64_t now_us);
 
   const SensorConfig& config_;
+  std::vector<std::pair<uint32_t, uint32_t>> local_v4_;  // (network, mask) of IPv4 local_nets
+  std::vector<rules::Cidr> local_v6_;                    // the IPv6 ones
   Decoder decoder_;
   ClassifierPtr classifier_;
   PipelineSinkPtr sink_;
