@@ -123,7 +123,7 @@ class ExtractorSet::Impl {
   }
   void OnTcp(FlowRecord& flow, const DecodedPacket& packet, bool from_orig);
   void OnUdp(FlowRecord& flow, const DecodedPacket& packet, bool from_orig);
-  void Append(Direction& d, const DecodedPacket& packet);
+  void Append(const FlowRecord& flow, Direction& d, const DecodedPacket& packet, bool from_orig);
   Proto Recognise(const FlowRecord& flow, Direction& d, bool from_orig);
   // Returns true when the direction has nothing more to give.
   bool Process(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig, int64_t ts);
@@ -138,11 +138,14 @@ class ExtractorSet::Impl {
     o.ts_us = ts;
     o.source = source;
     o.uid = flow.uid;
-    o.raw = raw.size() > 1024 ? raw.substr(0, 1024) : std::move(raw);
+    o.raw = raw.size() > 4096 ? raw.substr(0, 4096) : std::move(raw);
     return o;
   }
   void Software(const FlowRecord& flow, bool server, const char* kind, std::string_view banner,
                 const std::string& raw, const char* source, int64_t ts, int os_confidence);
+  void SoftwareAt(const FlowRecord& flow, const rules::IpAddress& ip, uint16_t port, bool server,
+                  const char* kind, std::string_view banner, const std::string& raw,
+                  const char* source, int64_t ts, int os_confidence);
   void Name(const rules::IpAddress& ip, const std::optional<rules::Mac>& mac, std::string name,
             const char* kind, rules::FactOrigin origin) {
     if (name.empty()) return;
@@ -210,7 +213,7 @@ void ExtractorSet::Impl::OnTcp(FlowRecord& flow, const DecodedPacket& packet, bo
   Direction& d = st.dir[from_orig ? 0 : 1];
   if (!d.done) {
     ++d.packets;
-    Append(d, packet);
+    Append(flow, d, packet, from_orig);
     if (Process(flow, st, d, from_orig, packet.timestamp_us)) {
       d.done = true;
     } else if (d.packets >= config_.max_packets_per_direction ||
@@ -232,10 +235,13 @@ void ExtractorSet::Impl::OnTcp(FlowRecord& flow, const DecodedPacket& packet, bo
   }
 }
 
-void ExtractorSet::Impl::Append(Direction& d, const DecodedPacket& packet) {
+void ExtractorSet::Impl::Append(const FlowRecord& flow, Direction& d, const DecodedPacket& packet,
+                                bool from_orig) {
   Bytes payload = packet.payload;
   if (!d.base_set) {
-    d.base_seq = packet.tcp_seq;
+    // The byte after the SYN when it was seen (a first segment may arrive out of order).
+    const TcpDirection& t = from_orig ? flow.tcp.orig : flow.tcp.resp;
+    d.base_seq = t.syn ? t.isn + 1 : packet.tcp_seq;
     d.base_set = true;
   }
   uint32_t offset = packet.tcp_seq - d.base_seq;  // modulo 2^32
@@ -282,7 +288,7 @@ Proto ExtractorSet::Impl::Recognise(const FlowRecord& flow, Direction& d, bool f
   }
   if (!from_orig) {
     if (extract::MySqlServerVersion(d.buf)) return Proto::kMysql;
-    if (auto line = extract::FirstLine(text)) {
+    if (auto line = std::optional(extract::FirstLine(text).value_or(text))) {
       switch (extract::ClassifyGreeting(*line)) {
         case extract::GreetingKind::kPop: return Proto::kPop3;
         case extract::GreetingKind::kImap: return Proto::kImap;
@@ -458,9 +464,17 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
 void ExtractorSet::Impl::Software(const FlowRecord& flow, bool server, const char* kind,
                                   std::string_view banner, const std::string& raw,
                                   const char* source, int64_t ts, int os_confidence) {
+  SoftwareAt(flow, server ? flow.id.resp_h : flow.id.orig_h, server ? flow.id.resp_p : 0, server,
+             kind, banner, raw, source, ts, os_confidence);
+}
+
+void ExtractorSet::Impl::SoftwareAt(const FlowRecord& flow, const rules::IpAddress& ip,
+                                    uint16_t port, bool server, const char* kind,
+                                    std::string_view banner, const std::string& raw,
+                                    const char* source, int64_t ts, int os_confidence) {
   rules::SoftwareFact f;
-  f.host.ip = server ? flow.id.resp_h : flow.id.orig_h;
-  f.port = server ? flow.id.resp_p : 0;
+  f.host.ip = ip;
+  f.port = port;
   f.transport = flow.key.proto;
   f.role = server ? "server" : "client";
   f.kind = kind;
@@ -542,6 +556,25 @@ void ExtractorSet::Impl::OnUdp(FlowRecord& flow, const DecodedPacket& packet, bo
       found = Proto::kDns;
       const char* source = is_port(5353) ? "mdns" : is_port(5355) ? "llmnr" : "dns";
       if (m->response) Dns(flow, packet, *m, source);
+    }
+  }
+  if (found == Proto::kNone && (known == Proto::kNone || known == Proto::kHttp)) {
+    // SSDP (1900) and SIP (5060) over UDP: one head per datagram.
+    auto head = extract::ParseHttpHead(extract::AsText(payload));
+    if (head) {
+      found = Proto::kHttp;
+      int64_t ts = packet.timestamp_us;
+      bool sip = is_port(5060);
+      const char* source = sip ? "sip" : "ssdp";
+      // Both headers name the sender's own product (an SSDP NOTIFY is sent by the device).
+      if (!head->user_agent.empty()) {
+        SoftwareAt(flow, packet.src, 0, false, sip ? "sip_user_agents" : "ssdp_user_agents",
+                   head->user_agent, head->user_agent, source, ts, 40);
+      }
+      if (!head->server.empty()) {
+        SoftwareAt(flow, packet.src, packet.src_port, true, sip ? "sip_servers" : "ssdp_servers",
+                   head->server, head->server, source, ts, 40);
+      }
     }
   }
   if (found == Proto::kNone) {

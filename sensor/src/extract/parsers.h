@@ -42,7 +42,8 @@ struct HttpHead {
   std::string server;      // response Server
   std::string powered_by;  // response X-Powered-By
 };
-// Parses a head once its blank line is in `text`; nullopt while it is incomplete or not HTTP.
+// Parses a head once its blank line is in `text`; nullopt while it is incomplete or not HTTP
+// (or RTSP, SSDP, SIP, Gnutella: same syntax). All four headers are read in either direction.
 std::optional<HttpHead> ParseHttpHead(std::string_view text);
 
 // ---- Server greetings (FTP/SMTP 220, POP3 +OK, IMAP * OK).

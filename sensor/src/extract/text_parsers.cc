@@ -36,9 +36,12 @@ std::string_view Trim(std::string_view s) {
 }
 
 // RFC 9110 methods and the common WebDAV ones, each followed by a blank.
-constexpr std::array<std::string_view, 12> kMethods = {
-    "GET ",     "POST ",  "HEAD ",     "PUT ",    "DELETE ", "OPTIONS ",
-    "CONNECT ", "TRACE ", "PATCH ",    "PROPFIND ", "SUBSCRIBE ", "NOTIFY "};
+// RTSP (RFC 2326), SSDP (UPnP 1.1: M-SEARCH, NOTIFY) and SIP (RFC 3261) heads share the syntax.
+constexpr std::array<std::string_view, 25> kMethods = {
+    "GET ",      "POST ",    "HEAD ",      "PUT ",      "DELETE ",   "OPTIONS ",  "CONNECT ",
+    "TRACE ",    "PATCH ",   "PROPFIND ",  "SUBSCRIBE ", "NOTIFY ",  "M-SEARCH ", "DESCRIBE ",
+    "SETUP ",    "PLAY ",    "ANNOUNCE ",  "INVITE ",   "REGISTER ", "BYE ",      "CANCEL ",
+    "MESSAGE ",  "REFER ",   "GNUTELLA CONNECT/", "PUBLISH "};
 
 }  // namespace
 
@@ -94,7 +97,10 @@ bool LooksLikeHttpRequest(std::string_view text) {
   return false;
 }
 
-bool LooksLikeHttpResponse(std::string_view text) { return StartsWith(text, "HTTP/1."); }
+bool LooksLikeHttpResponse(std::string_view text) {
+  return StartsWith(text, "HTTP/1.") || StartsWith(text, "RTSP/1.0 ") ||
+         StartsWith(text, "SIP/2.0 ") || StartsWith(text, "GNUTELLA/");
+}
 
 std::optional<HttpHead> ParseHttpHead(std::string_view text) {
   HttpHead head;
@@ -122,17 +128,17 @@ std::optional<HttpHead> ParseHttpHead(std::string_view text) {
     }
     std::string_view name = Trim(line.substr(0, colon));
     std::string_view value = Trim(line.substr(colon + 1));
-    if (head.request && IEquals(name, "Host") && head.host.empty()) {
+    if (IEquals(name, "Host") && head.host.empty()) {
       // Strip a port; keep a bracketed IPv6 literal whole (the caller drops literals).
       if (!value.empty() && value.front() != '[') {
         value = value.substr(0, value.find(':'));
       }
       head.host = CleanText(value, 255);
-    } else if (head.request && IEquals(name, "User-Agent") && head.user_agent.empty()) {
+    } else if (IEquals(name, "User-Agent") && head.user_agent.empty()) {
       head.user_agent = CleanText(value);
-    } else if (!head.request && IEquals(name, "Server") && head.server.empty()) {
+    } else if (IEquals(name, "Server") && head.server.empty()) {
       head.server = CleanText(value);
-    } else if (!head.request && IEquals(name, "X-Powered-By") && head.powered_by.empty()) {
+    } else if (IEquals(name, "X-Powered-By") && head.powered_by.empty()) {
       head.powered_by = CleanText(value);
     }
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -29,8 +30,12 @@ bool HasSoftware(const RecordingSink& s, const std::string& role, const std::str
 }
 
 bool HasName(const RecordingSink& s, const std::string& name, const std::string& kind) {
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
   return std::any_of(s.names.begin(), s.names.end(), [&](const rules::NameFact& f) {
-    return f.name == name && f.kind == kind;
+    return lower(f.name) == lower(name) && f.kind == kind;  // names are case-insensitive
   });
 }
 
@@ -217,6 +222,43 @@ TEST(ExtractPcapTest, Ja4Vectors) {
   std::printf("JA4 vectors: %d of %d\n", agreed, checked);
   EXPECT_GT(checked, 50);
   EXPECT_EQ(agreed, checked);
+}
+
+}  // namespace
+}  // namespace sensor
+
+namespace sensor {
+namespace {
+
+// Prints every fact of the capture named by $EXTRACT_DUMP (a debugging aid; skipped otherwise).
+TEST(ExtractPcapTest, DumpFacts) {
+  const char* path = std::getenv("EXTRACT_DUMP");
+  if (path == nullptr) GTEST_SKIP() << "set EXTRACT_DUMP=capture to print its facts";
+  RecordingSink s;
+  ExtractStats st;
+  ASSERT_TRUE(RunCapture(path, &s, &st));
+  for (const auto& n : s.names) {
+    std::printf("name %s %s %s %s\n", n.host.ip.ToString().c_str(), n.name.c_str(),
+                n.kind.c_str(), n.origin.source.c_str());
+  }
+  for (const auto& n : s.software) {
+    std::printf("software %s %s %s %s/%s raw=%s\n", n.host.ip.ToString().c_str(), n.role.c_str(),
+                n.kind.c_str(), n.product.c_str(), n.version.c_str(), n.origin.raw.c_str());
+  }
+  for (const auto& n : s.services) {
+    std::printf("service %s:%d/%d %s %s exposed=%d\n", n.host.ip.ToString().c_str(), n.port,
+                n.transport, n.protocol.c_str(), n.application.c_str(), n.exposed);
+  }
+  for (const auto& n : s.os) {
+    std::printf("os %s %s %s %s\n", n.host.ip.ToString().c_str(), n.vendor.c_str(),
+                n.product.c_str(), n.version.c_str());
+  }
+  std::printf("addresses %zu; dhcp %lu dns %lu nbns %lu malformed %lu gaps %lu truncated %lu\n",
+              s.addresses.size(), static_cast<unsigned long>(st.dhcp),
+              static_cast<unsigned long>(st.dns), static_cast<unsigned long>(st.nbns),
+              static_cast<unsigned long>(st.malformed),
+              static_cast<unsigned long>(st.reassembly_gaps),
+              static_cast<unsigned long>(st.truncated));
 }
 
 }  // namespace

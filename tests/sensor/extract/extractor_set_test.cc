@@ -1,0 +1,142 @@
+// ExtractorSet on hand-made packets: recognition from payload, reassembly, bounded state,
+// service facts and ARP.
+#include "sensor/extract/extractor_set.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sensor/extract/pcap_runner.h"
+
+namespace sensor {
+namespace {
+
+using testing::RecordingSink;
+
+const rules::IpAddress kClient = *rules::IpAddress::Parse("198.51.100.7");
+const rules::IpAddress kServer = *rules::IpAddress::Parse("10.0.0.5");
+
+class ExtractorSetTest : public ::testing::Test {
+ protected:
+  ExtractorSetTest()
+      : extract_(ExtractConfig{}, testing::TestFingerprints(), sink_,
+                 {*rules::Cidr::Parse("10.0.0.0/8")}) {
+    flow_.key.proto = 6;
+    flow_.id = {kClient, 50000, kServer, 443, 6};
+    flow_.uid = "Ctest";
+    flow_.tcp.established = true;
+    flow_.history = "ShAD";
+    flow_.tcp.orig.syn = flow_.tcp.resp.syn = true;
+    flow_.tcp.orig.isn = 999;
+    flow_.tcp.resp.isn = 89999;
+  }
+  // One TCP segment; `seq` relative to each direction's first byte.
+  void Send(bool from_orig, uint32_t seq, const std::string& bytes) {
+    DecodedPacket p;
+    p.ip_version = 4;
+    p.ip_proto = 6;
+    p.src = from_orig ? kClient : kServer;
+    p.dst = from_orig ? kServer : kClient;
+    p.tcp_seq = (from_orig ? 1000 : 90000) + seq;
+    p.payload = {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+    (from_orig ? flow_.orig : flow_.resp).packets++;
+    if (flow_.orig.packets + flow_.resp.packets == 1) flow_.orig.packets++;  // SYN before
+    extract_.OnPacket(flow_, p, from_orig);
+  }
+  RecordingSink sink_;
+  ExtractorSet extract_;
+  FlowRecord flow_;
+};
+
+TEST_F(ExtractorSetTest, SshOnPort443BothSidesThenDone) {
+  Send(false, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n");
+  Send(true, 0, "SSH-2.0-PuTTY_Release_0.78\r\n");
+  ASSERT_EQ(sink_.software.size(), 2u);
+  const auto& server = sink_.software[0];
+  EXPECT_EQ(server.role, "server");
+  EXPECT_EQ(server.port, 443);
+  EXPECT_EQ(server.kind, "ssh_banners");
+  EXPECT_EQ(server.product, "OpenSSH");
+  EXPECT_EQ(server.version, "9.2p1");
+  EXPECT_EQ(server.origin.raw, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2");
+  EXPECT_EQ(server.origin.uid, "Ctest");
+  EXPECT_EQ(sink_.software[1].role, "client");
+  // The Debian suffix names the OS.
+  ASSERT_FALSE(sink_.os.empty());
+  EXPECT_EQ(sink_.os[0].host.ip, kServer);
+  // Both directions done: the state is gone, the verdict kept.
+  EXPECT_EQ(extract_.stats().states_live, 0u);
+  EXPECT_EQ(extract_.stats().flows_done, 1u);
+  Send(true, 28, "more encrypted bytes");
+  extract_.OnFlowEnd(flow_);
+  ASSERT_EQ(sink_.services.size(), 1u);
+  EXPECT_EQ(sink_.services[0].protocol, "ssh");  // from payload, not the port
+  EXPECT_TRUE(sink_.services[0].exposed);        // the client is outside 10/8
+  EXPECT_EQ(flow_.extract, nullptr);
+  // The same service again: not reported twice.
+  Send(false, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n");
+  extract_.OnFlowEnd(flow_);
+  EXPECT_EQ(sink_.services.size(), 1u);
+}
+
+TEST_F(ExtractorSetTest, HttpHeadReassembledOutOfOrder) {
+  std::string req = "GET / HTTP/1.1\r\nHost: intranet.example\r\nUser-Agent: curl/7.88.1\r\n\r\n";
+  Send(true, 20, req.substr(20));  // arrives first
+  EXPECT_TRUE(sink_.names.empty());
+  Send(true, 0, req.substr(0, 20));
+  ASSERT_EQ(sink_.names.size(), 1u);
+  EXPECT_EQ(sink_.names[0].name, "intranet.example");
+  EXPECT_EQ(sink_.names[0].host.ip, kServer);
+  ASSERT_EQ(sink_.software.size(), 1u);
+  EXPECT_EQ(sink_.software[0].product, "curl");
+  EXPECT_EQ(sink_.software[0].version, "7.88.1");
+  Send(false, 0, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n");
+  ASSERT_EQ(sink_.software.size(), 2u);
+  EXPECT_EQ(sink_.software[1].role, "server");
+  EXPECT_EQ(sink_.software[1].version, "1.22.1");
+  extract_.OnFlowEnd(flow_);
+  ASSERT_EQ(sink_.services.size(), 1u);
+  EXPECT_EQ(sink_.services[0].protocol, "http");
+}
+
+TEST_F(ExtractorSetTest, UnknownPayloadIsDroppedAtOnce) {
+  Send(true, 0, std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", 10));
+  Send(false, 0, std::string(100, '\xee'));
+  EXPECT_EQ(extract_.stats().states_live, 0u);
+  EXPECT_TRUE(sink_.software.empty());
+}
+
+TEST_F(ExtractorSetTest, BoundedPerDirection) {
+  // A greeting that never ends its line: the direction stops after max_packets.
+  Send(false, 0, "220 ");
+  for (uint32_t i = 0; i < 40; ++i) Send(false, 4 + i * 10, "xxxxxxxxxx");
+  Send(true, 0, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a");
+  EXPECT_EQ(extract_.stats().states_live, 0u);
+  EXPECT_GE(extract_.stats().truncated, 1u);
+}
+
+TEST_F(ExtractorSetTest, NoServiceWithoutAnswer) {
+  flow_.tcp.established = false;
+  flow_.history = "S";
+  extract_.OnFlowEnd(flow_);
+  EXPECT_TRUE(sink_.services.empty());
+}
+
+TEST_F(ExtractorSetTest, ArpOncePerPair) {
+  DecodedPacket p;
+  p.is_arp = true;
+  p.arp.operation = 2;
+  p.arp.sender_mac = {0, 1, 2, 3, 4, 5};
+  p.arp.sender_ip = kServer;
+  p.timestamp_us = 1'000'000;
+  extract_.OnNonIp(p, {});
+  extract_.OnNonIp(p, {});
+  ASSERT_EQ(sink_.addresses.size(), 1u);
+  EXPECT_EQ(sink_.addresses[0].ip, kServer);
+  p.arp.sender_ip = rules::IpAddress::FromV4(0);  // probe
+  extract_.OnNonIp(p, {});
+  EXPECT_EQ(sink_.addresses.size(), 1u);
+}
+
+}  // namespace
+}  // namespace sensor

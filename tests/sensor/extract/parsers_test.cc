@@ -1,0 +1,242 @@
+// The stateless parsers behind ExtractorSet, on bytes built here.
+#include "extract/parsers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace sensor::extract {
+namespace {
+
+Bytes B(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+void Put16(std::vector<uint8_t>* v, uint16_t x) {
+  v->push_back(static_cast<uint8_t>(x >> 8));
+  v->push_back(static_cast<uint8_t>(x));
+}
+
+TEST(ParsersTest, SshSoftwareAfterProtoVersion) {
+  EXPECT_EQ(SshSoftware("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2"),
+            "OpenSSH_9.2p1 Debian-2+deb12u2");
+  EXPECT_EQ(SshSoftware("SSH-1.99-Cisco-1.25"), "Cisco-1.25");
+  EXPECT_FALSE(SshSoftware("SSH-2.0-"));
+  EXPECT_FALSE(SshSoftware("SSH-x.y-foo"));
+  EXPECT_FALSE(SshSoftware("HTTP/1.1 200 OK"));
+  EXPECT_EQ(FirstLine("SSH-2.0-a\r\nrest"), "SSH-2.0-a");
+  EXPECT_FALSE(FirstLine("SSH-2.0-no-end-yet"));
+}
+
+TEST(ParsersTest, HttpHeadsRequestAndResponse) {
+  auto req = ParseHttpHead("GET / HTTP/1.1\r\nHost: Example.org:8080\r\nuser-agent: curl/8.0\r\n\r\n");
+  ASSERT_TRUE(req);
+  EXPECT_TRUE(req->request);
+  EXPECT_EQ(req->host, "Example.org");
+  EXPECT_EQ(req->user_agent, "curl/8.0");
+  auto resp = ParseHttpHead("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nX-Powered-By: PHP/8.2\r\n\r\n");
+  ASSERT_TRUE(resp);
+  EXPECT_FALSE(resp->request);
+  EXPECT_EQ(resp->server, "nginx/1.22.1");
+  EXPECT_EQ(resp->powered_by, "PHP/8.2");
+  EXPECT_FALSE(ParseHttpHead("GET / HTTP/1.1\r\nHost: a\r\n"));  // incomplete
+  EXPECT_FALSE(ParseHttpHead("\x16\x03\x01 not http\r\n\r\n"));
+  auto ssdp = ParseHttpHead("NOTIFY * HTTP/1.1\r\nSERVER: Linux/5.4 UPnP/1.0 MiniUPnPd/2.1\r\n\r\n");
+  ASSERT_TRUE(ssdp);
+  EXPECT_EQ(ssdp->server, "Linux/5.4 UPnP/1.0 MiniUPnPd/2.1");
+  // Control characters never reach a fact.
+  auto bad = ParseHttpHead(std::string("GET / HTTP/1.0\r\nUser-Agent: a\x01\x7f" "b\r\n\r\n"));
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->user_agent, "a??b");
+}
+
+TEST(ParsersTest, Greetings) {
+  EXPECT_EQ(ClassifyGreeting("220 (vsFTPd 3.0.3)"), GreetingKind::kFtpOrSmtp);
+  EXPECT_EQ(GreetingText("220 (vsFTPd 3.0.3)", GreetingKind::kFtpOrSmtp), "(vsFTPd 3.0.3)");
+  EXPECT_EQ(ClassifyGreeting("+OK Dovecot ready."), GreetingKind::kPop);
+  EXPECT_EQ(GreetingText("+OK Dovecot ready.", GreetingKind::kPop), "Dovecot ready.");
+  EXPECT_EQ(ClassifyGreeting("* OK [CAPABILITY IMAP4rev1] Dovecot ready."), GreetingKind::kImap);
+  EXPECT_EQ(GreetingText("* OK [CAPABILITY IMAP4rev1] Dovecot ready.", GreetingKind::kImap),
+            "Dovecot ready.");
+  EXPECT_EQ(ClassifyGreeting("2200"), GreetingKind::kNone);
+}
+
+TEST(ParsersTest, MySqlGreeting) {
+  std::string version = "10.11.6-MariaDB-0+deb12u1";
+  std::string body = std::string("\x0a") + version + std::string(1, '\0') + std::string(40, 'x');
+  std::string packet = {static_cast<char>(body.size()), 0, 0, 0};
+  packet += body;
+  EXPECT_EQ(MySqlServerVersion(B(packet)), version);
+  packet[3] = 1;  // sequence id must be 0
+  EXPECT_FALSE(MySqlServerVersion(B(packet)));
+  EXPECT_FALSE(MySqlServerVersion(B(std::string("\x05\x00\x00\x00\x0a", 5))));
+}
+
+std::vector<uint8_t> BuildClientHello() {
+  std::vector<uint8_t> ext;
+  auto add_ext = [&](uint16_t type, std::vector<uint8_t> data) {
+    Put16(&ext, type);
+    Put16(&ext, static_cast<uint16_t>(data.size()));
+    ext.insert(ext.end(), data.begin(), data.end());
+  };
+  add_ext(0x0a0a, {});                                     // GREASE
+  std::string host = "example.org";
+  std::vector<uint8_t> sni;
+  Put16(&sni, static_cast<uint16_t>(host.size() + 3));
+  sni.push_back(0);
+  Put16(&sni, static_cast<uint16_t>(host.size()));
+  sni.insert(sni.end(), host.begin(), host.end());
+  add_ext(0, sni);
+  add_ext(10, {0, 4, 0x00, 0x1d, 0x00, 0x17});             // x25519, secp256r1
+  add_ext(11, {1, 0});                                     // uncompressed
+  add_ext(13, {0, 4, 0x04, 0x03, 0x08, 0x04});
+  add_ext(16, {0, 3, 2, 'h', '2'});
+  add_ext(43, {4, 0x03, 0x04, 0x03, 0x03});
+  std::vector<uint8_t> body;
+  Put16(&body, 0x0303);
+  body.insert(body.end(), 32, 0);  // random
+  body.push_back(0);               // session id
+  Put16(&body, 6);
+  Put16(&body, 0x1a1a);            // GREASE
+  Put16(&body, 0x1301);
+  Put16(&body, 0xc02b);
+  body.push_back(1);
+  body.push_back(0);               // null compression
+  Put16(&body, static_cast<uint16_t>(ext.size()));
+  body.insert(body.end(), ext.begin(), ext.end());
+  return body;
+}
+
+TEST(ParsersTest, ClientHelloJa3Ja4) {
+  std::vector<uint8_t> body = BuildClientHello();
+  auto hello = ParseClientHello(body);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->sni, "example.org");
+  EXPECT_EQ(hello->alpn, "h2");
+  EXPECT_EQ(Ja3Text(*hello), "771,4865-49195,0-10-11-13-16-43,29-23,0");
+  EXPECT_EQ(Ja3(*hello).size(), 32u);
+  // t, TLS 1.3 from supported_versions, SNI, 2 ciphers, 6 extensions, ALPN h2.
+  EXPECT_EQ(Ja4Raw(*hello), "t13d0206h2_1301,c02b_000a,000b,000d,002b_0403,0804");
+  EXPECT_EQ(Ja4(*hello).substr(0, 11), "t13d0206h2_");
+  EXPECT_EQ(Ja4(*hello).substr(11, 12), Sha256Hex("1301,c02b").substr(0, 12));
+  // Truncated anywhere: no crash, no hello.
+  for (size_t n = 0; n < 40; ++n) {
+    EXPECT_FALSE(ParseClientHello(Bytes(body.data(), n))) << n;
+  }
+  EXPECT_TRUE(IsGrease(0xfafa));
+  EXPECT_FALSE(IsGrease(0x0a1a));
+}
+
+TEST(ParsersTest, TlsHandshakeReaderAcrossRecords) {
+  std::vector<uint8_t> body = BuildClientHello();
+  std::vector<uint8_t> hs = {1, 0, static_cast<uint8_t>(body.size() >> 8),
+                             static_cast<uint8_t>(body.size())};
+  hs.insert(hs.end(), body.begin(), body.end());
+  // Split the handshake message over two records.
+  std::vector<uint8_t> stream;
+  size_t half = hs.size() / 2;
+  for (auto [from, to] : {std::pair<size_t, size_t>{0, half}, {half, hs.size()}}) {
+    stream.insert(stream.end(), {22, 3, 1, static_cast<uint8_t>((to - from) >> 8),
+                                 static_cast<uint8_t>(to - from)});
+    stream.insert(stream.end(), hs.begin() + static_cast<long>(from),
+                  hs.begin() + static_cast<long>(to));
+  }
+  TlsHandshakeReader reader;
+  EXPECT_TRUE(reader.LooksLikeTls(stream));
+  int messages = 0;
+  reader.Feed(Bytes(stream.data(), stream.size() - 3), [&](uint8_t, Bytes) { ++messages; });
+  EXPECT_EQ(messages, 0);
+  reader.Feed(stream, [&](uint8_t type, Bytes b) {
+    ++messages;
+    EXPECT_EQ(type, 1);
+    EXPECT_TRUE(ParseClientHello(b));
+  });
+  EXPECT_EQ(messages, 1);
+  EXPECT_FALSE(reader.malformed());
+}
+
+std::vector<uint8_t> BuildDhcp(uint8_t op, uint8_t type) {
+  std::vector<uint8_t> d(240, 0);
+  d[0] = op;
+  d[1] = 1;
+  d[2] = 6;
+  d[16] = 192, d[17] = 0, d[18] = 2, d[19] = 7;  // yiaddr
+  for (int i = 0; i < 6; ++i) d[28 + i] = static_cast<uint8_t>(0x10 + i);
+  d[236] = 99, d[237] = 130, d[238] = 83, d[239] = 99;
+  auto opt = [&](uint8_t code, std::string v) {
+    d.push_back(code);
+    d.push_back(static_cast<uint8_t>(v.size()));
+    d.insert(d.end(), v.begin(), v.end());
+  };
+  opt(53, std::string(1, static_cast<char>(type)));
+  opt(12, "laptop-17");
+  opt(60, "MSFT 5.0");
+  opt(55, std::string("\x01\x03\x06\x0f", 4));
+  opt(81, std::string("\x04\x00\x00\x06laptop\x07" "example\x03org\x00", 24));
+  d.push_back(255);
+  return d;
+}
+
+TEST(ParsersTest, DhcpOptions) {
+  auto d = BuildDhcp(1, 3);
+  auto m = ParseDhcp(d);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->type, 3);
+  EXPECT_EQ(m->host_name, "laptop-17");
+  EXPECT_EQ(m->vendor_class, "MSFT 5.0");
+  EXPECT_EQ(m->param_list, "1,3,6,15");
+  EXPECT_EQ(m->fqdn, "laptop.example.org");
+  EXPECT_EQ(rules::MacToString(m->chaddr), "10:11:12:13:14:15");
+  EXPECT_EQ(m->yiaddr.ToString(), "192.0.2.7");
+  d[238] = 0;  // no magic cookie: not DHCP
+  EXPECT_FALSE(ParseDhcp(d));
+  auto t = BuildDhcp(1, 3);
+  t.resize(t.size() - 10);  // an option running past the end
+  EXPECT_FALSE(ParseDhcp(t));
+}
+
+TEST(ParsersTest, DnsAnswersAndPtr) {
+  // Response: www.example.org A 192.0.2.1 (answer name compressed to the question).
+  std::string q = std::string("\x03www\x07" "example\x03org\x00", 17);
+  std::string msg = std::string("\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00", 12) + q +
+                    std::string("\x00\x01\x00\x01", 4) +
+                    std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x01", 16) +
+                    std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x02", 16);
+  auto m = ParseDns(B(msg));
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->response);
+  ASSERT_EQ(m->answers.size(), 2u);
+  EXPECT_EQ(m->answers[0].name, "www.example.org");
+  EXPECT_EQ(m->answers[1].address.ToString(), "192.0.2.2");
+  // A pointer loop ends, without answers.
+  std::string loop = std::string("\x00\x00\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c", 14);
+  EXPECT_FALSE(ParseDns(B(loop)));
+  EXPECT_EQ(PtrNameToAddress("1.2.0.192.in-addr.arpa")->ToString(), "192.0.2.1");
+  EXPECT_FALSE(PtrNameToAddress("1.2.0.999.in-addr.arpa"));
+  EXPECT_EQ(PtrNameToAddress("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")
+                ->ToString(),
+            "2001:db8::1");
+}
+
+TEST(ParsersTest, NbnsName) {
+  // Registration of "WORKSTATION1" <00> with address 192.0.2.9 in the additional section.
+  std::string name = "WORKSTATION1";
+  name.resize(15, ' ');
+  name.push_back('\0');
+  std::string encoded;
+  for (char c : name) {
+    encoded.push_back(static_cast<char>('A' + ((static_cast<uint8_t>(c) >> 4) & 15)));
+    encoded.push_back(static_cast<char>('A' + (static_cast<uint8_t>(c) & 15)));
+  }
+  std::string qname = std::string(1, 32) + encoded + std::string(1, '\0');
+  std::string msg = std::string("\x00\x01\x29\x10\x00\x01\x00\x00\x00\x00\x00\x01", 12) + qname +
+                    std::string("\x00\x20\x00\x01", 4) + std::string("\xc0\x0c", 2) +
+                    std::string("\x00\x20\x00\x01\x00\x04\x93\xe0\x00\x06\x00\x00\xc0\x00\x02\x09", 16);
+  auto m = ParseDns(B(msg), true);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->answers.size(), 1u);
+  EXPECT_EQ(m->answers[0].name, "WORKSTATION1");
+  EXPECT_EQ(m->answers[0].address.ToString(), "192.0.2.9");
+}
+
+}  // namespace
+}  // namespace sensor::extract
