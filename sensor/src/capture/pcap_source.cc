@@ -141,6 +141,7 @@ class MappedPcapFileSource final : public PacketSource {
                     std::to_string(size_ - offset_));
     }
     const uint8_t* h = map_ + offset_;
+    ReleaseBehind(offset_);
     const uint32_t sec = Read32(h);
     const uint32_t frac = Read32(h + 4);
     uint32_t caplen = Read32(h + 8);
@@ -175,6 +176,22 @@ class MappedPcapFileSource final : public PacketSource {
  private:
   static constexpr uint32_t kMaxCaplen = 262144 * 4;  // libpcap accepts up to its snap maximum
 
+  // Hands the pages already read back to the kernel now and then, so the mapping does not show
+  // up as resident memory the size of the file. Only pages wholly before `keep_from` (the record
+  // being read) go; the current packet's bytes stay valid.
+  void ReleaseBehind(size_t keep_from) {
+    static constexpr size_t kChunk = 8u << 20;
+    if (keep_from - released_ < kChunk) {
+      return;
+    }
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t end = keep_from / page * page;
+    if (end > released_) {
+      madvise(const_cast<uint8_t*>(map_) + released_, end - released_, MADV_DONTNEED);
+      released_ = end;
+    }
+  }
+
   uint32_t Read32(const uint8_t* p) const {
     uint32_t v;
     std::memcpy(&v, p, 4);
@@ -188,6 +205,7 @@ class MappedPcapFileSource final : public PacketSource {
   const uint8_t* map_;
   size_t size_;
   size_t offset_ = kFileHeader;
+  size_t released_ = 0;  // pages before this offset were handed back (MADV_DONTNEED)
   std::string path_;
   int link_type_;
   bool swapped_;
