@@ -1,0 +1,624 @@
+#include "uplink/collector/collector.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <zstd.h>
+
+#include "collector/collector_internal.h"
+#include "collector/db.h"
+#include "envelope_internal.h"
+#include "uplink/collector/query_format.h"
+#include "uplink/envelope.h"
+
+namespace uplink {
+namespace {
+
+using collector_internal::Db;
+
+constexpr const char* kSensor = "kommune-01.sensor-a";
+constexpr const char* kMember = "kommune-01";
+
+SigningKey KeyFromSeed(uint8_t first) {
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(first + i);
+  auto key = SigningKey::FromSeed(seed);
+  EXPECT_TRUE(key) << key.error().message;
+  return std::move(*key);
+}
+
+EnvelopeHeaderFields Fields(uint64_t seq, PayloadType type = PayloadType::kInventory,
+                            const std::string& sensor = kSensor) {
+  EnvelopeHeaderFields f;
+  f.sensor_id = sensor;
+  f.sequence = seq;
+  f.created_at_us = 1700000000123456;
+  f.window_start_us = 1699999940000000;
+  f.window_end_us = 1700000000000000;
+  f.payload_type = type;
+  return f;
+}
+
+std::vector<uint8_t> Seal(const EnvelopeHeaderFields& f, std::string_view lines,
+                          const SigningKey& key) {
+  auto sealed = SealEnvelope(f, lines, key);
+  EXPECT_TRUE(sealed) << sealed.error().message;
+  return sealed ? *sealed : std::vector<uint8_t>{};
+}
+
+const char kInventory[] =
+    R"({"type":"host","host":"10.0.0.5","mac":"00:11:22:33:44:55","vendor":"HP","names":["printer-2","printer-2.kommune.local"],"os":{"vendor":"HP","product":"JetDirect","version":"1.2"}})"
+    "\n"
+    R"({"type":"service","host":"10.0.0.5","port":9100,"proto":"tcp","protocol":"","exposed":false})"
+    "\n"
+    R"({"type":"service","host":"10.0.0.9","port":443,"proto":"tcp","protocol":"ssl","exposed":true,"first_seen":1699999950000000,"last_seen":1699999990000000})"
+    "\n"
+    R"({"type":"software","host":"10.0.0.9","port":443,"role":"server","vendor":"Ivanti","product":"EPMM","version":"11.10.0.2","cpe23":"cpe:2.3:a:ivanti:endpoint_manager_mobile:11.10.0.2:*:*:*:*:*:*:*","raw":"MobileIron"})"
+    "\n"
+    R"({"type":"software","host":"10.0.0.9","port":22,"role":"server","vendor":"OpenBSD","product":"OpenSSH","version":"9.2p1","cpe23":"","raw":"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"})"
+    "\n";
+
+// The store under test: SQLite in a temporary file, or PostgreSQL from UTKIKK_TEST_PG_URL
+// (tests/uplink/collector/with_postgres.sh starts a throwaway server and sets it).
+class CollectorTest : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      const char* url = std::getenv("UTKIKK_TEST_PG_URL");
+      if (url == nullptr || *url == '\0') {
+        GTEST_SKIP() << "UTKIKK_TEST_PG_URL not set (run under "
+                        "tests/uplink/collector/with_postgres.sh for the PostgreSQL variant)";
+      }
+      config_.store_url = url;
+      auto db = collector_internal::OpenDb(url);
+      ASSERT_TRUE(db) << db.error().message;
+      ASSERT_TRUE((*db)->ExecScript(
+          "DROP TABLE IF EXISTS collector_meta, sensor_keys, envelopes, hosts, host_names, "
+          "services, software, gaps, records"));
+    } else {
+      const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+      std::string name = std::string(info->name());
+      for (char& c : name) c = (c == '/') ? '_' : c;
+      path_ = testing::TempDir() + "collector_" + name + ".db";
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+      config_.store_url = "sqlite://" + path_;
+    }
+    Reopen();
+  }
+  void Reopen() {
+    collector_.reset();
+    auto c = Collector::Open(config_);
+    ASSERT_TRUE(c) << c.error().message;
+    collector_ = std::move(*c);
+  }
+  void EnrollDefault() {
+    auto e = collector_->Enroll(kMember, kSensor, key_.verify_key());
+    ASSERT_TRUE(e) << e.error().message;
+  }
+  // One value from a separate connection (what another reader would see).
+  int64_t Count(const std::string& sql) {
+    auto db = collector_internal::OpenDb(config_.store_url);
+    EXPECT_TRUE(db) << db.error().message;
+    if (!db) return -1;
+    auto rows = (*db)->Run(sql);
+    EXPECT_TRUE(rows) << rows.error().message;
+    if (!rows || rows->empty() || !rows->front()[0]) return -1;
+    return std::stoll(*rows->front()[0]);
+  }
+  int64_t StoredRows() {
+    return Count("SELECT (SELECT COUNT(*) FROM envelopes) + (SELECT COUNT(*) FROM hosts) + "
+                 "(SELECT COUNT(*) FROM host_names) + (SELECT COUNT(*) FROM services) + "
+                 "(SELECT COUNT(*) FROM software) + (SELECT COUNT(*) FROM gaps) + "
+                 "(SELECT COUNT(*) FROM records)");
+  }
+
+  CollectorConfig config_;
+  std::string path_;
+  std::unique_ptr<Collector> collector_;
+  SigningKey key_ = KeyFromSeed(0);
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, CollectorTest, testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(CollectorTest, StoresInventoryAndAnswersQueries) {
+  EnrollDefault();
+  const IngestOutcome out = collector_->Ingest(Seal(Fields(1), kInventory, key_));
+  ASSERT_TRUE(out.ack) << out.reason << ": " << out.message;
+  EXPECT_FALSE(out.duplicate);
+  EXPECT_EQ(out.sensor_id, kSensor);
+  EXPECT_EQ(out.sequence, 1u);
+
+  auto hosts = collector_->QueryHosts(kMember);
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 2u);
+  const HostRow& printer = (*hosts)[0];
+  EXPECT_EQ(printer.host, "10.0.0.5");
+  EXPECT_EQ(printer.mac, "00:11:22:33:44:55");
+  EXPECT_EQ(printer.os_product, "JetDirect");
+  EXPECT_EQ(printer.names, (std::vector<std::string>{"printer-2", "printer-2.kommune.local"}));
+  ASSERT_EQ(printer.services.size(), 1u);
+  EXPECT_EQ(printer.services[0].port, 9100);
+  EXPECT_EQ(printer.first_seen_us, 1699999940000000);  // the window, as the line had no times
+  const HostRow& server = (*hosts)[1];  // known only from its service line
+  EXPECT_EQ(server.host, "10.0.0.9");
+  ASSERT_EQ(server.services.size(), 1u);
+  EXPECT_TRUE(server.services[0].exposed);
+  EXPECT_EQ(server.services[0].protocol, "ssl");
+  EXPECT_EQ(server.services[0].first_seen_us, 1699999950000000);
+
+  auto other_member = collector_->QueryHosts("kommune-02");
+  ASSERT_TRUE(other_member);
+  EXPECT_TRUE(other_member->empty());
+
+  // "Which members run Ivanti EPMM older than 11.10.0.3?"
+  auto old = collector_->QuerySoftware({"epmm", "", "11.10.0.3"});
+  ASSERT_TRUE(old) << old.error().message;
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].member_id, kMember);
+  EXPECT_EQ((*old)[0].version, "11.10.0.2");
+  EXPECT_EQ((*old)[0].port, 443);
+  auto older = collector_->QuerySoftware({"EPMM", "ivanti", "11.10.0.2"});
+  ASSERT_TRUE(older);
+  EXPECT_TRUE(older->empty());
+  auto wrong_vendor = collector_->QuerySoftware({"EPMM", "Citrix", ""});
+  ASSERT_TRUE(wrong_vendor);
+  EXPECT_TRUE(wrong_vendor->empty());
+  // OpenSSH versions compare under the OpenSSH scheme: 9.2p1 < 9.2p2 < 9.10p1.
+  auto ssh = collector_->QuerySoftware({"OpenSSH", "", "9.10p1"});
+  ASSERT_TRUE(ssh);
+  EXPECT_EQ(ssh->size(), 1u);
+  auto ssh_new = collector_->QuerySoftware({"OpenSSH", "", "9.2p1"});
+  ASSERT_TRUE(ssh_new);
+  EXPECT_TRUE(ssh_new->empty());
+
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(Count("SELECT line_count FROM envelopes"), 5);
+  const CollectorStats stats = collector_->stats();
+  EXPECT_EQ(stats.stored, 1u);
+  EXPECT_EQ(stats.lines_stored, 5u);
+  EXPECT_EQ(stats.lines_unrecognised, 0u);
+}
+
+TEST_P(CollectorTest, LaterObservationsUpdateLatestStateAndWidenTimes) {
+  EnrollDefault();
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1), kInventory, key_)).ack);
+  const char kUpgrade[] =
+      R"({"type":"software","host":"10.0.0.9","port":443,"role":"server","vendor":"Ivanti","product":"EPMM","version":"11.10.0.3","first_seen":1700000100000000,"last_seen":1700000200000000})"
+      "\n"
+      R"({"type":"host","host":"10.0.0.5","names":["printer-3"],"first_seen":1600000000000000,"last_seen":1600000000000001})"
+      "\n";
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(2), kUpgrade, key_)).ack);
+  auto sw = collector_->QuerySoftware({"EPMM", "", ""});
+  ASSERT_TRUE(sw);
+  ASSERT_EQ(sw->size(), 1u);
+  EXPECT_EQ((*sw)[0].version, "11.10.0.3");
+  EXPECT_EQ((*sw)[0].last_seen_us, 1700000200000000);
+  EXPECT_EQ((*sw)[0].first_seen_us, 1699999940000000);
+  auto old = collector_->QuerySoftware({"EPMM", "", "11.10.0.3"});
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->empty());
+  // An older host observation widens first_seen, adds a name, and keeps the newer MAC and OS.
+  auto hosts = collector_->QueryHosts(kMember);
+  ASSERT_TRUE(hosts);
+  ASSERT_FALSE(hosts->empty());
+  EXPECT_EQ((*hosts)[0].first_seen_us, 1600000000000000);
+  EXPECT_EQ((*hosts)[0].mac, "00:11:22:33:44:55");
+  EXPECT_EQ((*hosts)[0].os_product, "JetDirect");
+  EXPECT_EQ((*hosts)[0].names.size(), 3u);
+}
+
+TEST_P(CollectorTest, DuplicateIsAckedAgainAndStoredOnce) {
+  EnrollDefault();
+  const auto envelope = Seal(Fields(7), kInventory, key_);
+  ASSERT_TRUE(collector_->Ingest(envelope).ack);
+  const int64_t rows = StoredRows();
+  for (int i = 0; i < 3; ++i) {
+    const IngestOutcome again = collector_->Ingest(envelope);
+    EXPECT_TRUE(again.ack);
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.sequence, 7u);
+  }
+  Reopen();  // and after a restart
+  EXPECT_TRUE(collector_->Ingest(envelope).duplicate);
+  EXPECT_EQ(StoredRows(), rows);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+  EXPECT_EQ(collector_->stats().duplicates, 1u);
+}
+
+TEST_P(CollectorTest, ReplayWithDifferentContentIsRejected) {
+  EnrollDefault();
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(3), kInventory, key_)).ack);
+  const int64_t rows = StoredRows();
+  const IngestOutcome replay = collector_->Ingest(
+      Seal(Fields(3), "{\"type\":\"host\",\"host\":\"10.6.6.6\"}\n", key_));
+  EXPECT_FALSE(replay.ack);
+  EXPECT_EQ(replay.reason, "replay_different_content");
+  EXPECT_EQ(StoredRows(), rows);
+  EXPECT_EQ(collector_->stats().rejected_by_reason.at("replay_different_content"), 1u);
+  // The same lines under another payload type are other content too.
+  EXPECT_EQ(collector_->Ingest(Seal(Fields(3, PayloadType::kAlerts), kInventory, key_)).reason,
+            "replay_different_content");
+}
+
+TEST_P(CollectorTest, UnknownSensorAndForeignKeyAreRejected) {
+  EnrollDefault();
+  const IngestOutcome unknown = collector_->Ingest(
+      Seal(Fields(1, PayloadType::kInventory, "kommune-09.sensor-x"), kInventory, key_));
+  EXPECT_FALSE(unknown.ack);
+  EXPECT_EQ(unknown.reason, "unknown_sensor");
+  EXPECT_EQ(unknown.sensor_id, "kommune-09.sensor-x");
+
+  const SigningKey foreign = KeyFromSeed(100);
+  const IngestOutcome wrong_key = collector_->Ingest(Seal(Fields(1), kInventory, foreign));
+  EXPECT_FALSE(wrong_key.ack);
+  EXPECT_EQ(wrong_key.reason, "unknown_key");
+  EXPECT_EQ(StoredRows(), 0);
+  // The collector keeps serving the rightful sender.
+  EXPECT_TRUE(collector_->Ingest(Seal(Fields(1), kInventory, key_)).ack);
+  const CollectorStats stats = collector_->stats();
+  EXPECT_EQ(stats.rejected, 2u);
+  EXPECT_EQ(stats.rejected_by_reason.at("unknown_sensor"), 1u);
+  EXPECT_EQ(stats.rejected_by_reason.at("unknown_key"), 1u);
+}
+
+TEST_P(CollectorTest, EverySingleByteChangeAndTruncationIsRejected) {
+  EnrollDefault();
+  const auto good = Seal(Fields(5), kInventory, key_);
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x80, 0xFF}) {
+      auto bad = good;
+      bad[i] ^= mask;
+      const IngestOutcome out = collector_->Ingest(bad);
+      ASSERT_FALSE(out.ack) << "byte " << i << " mask " << int(mask);
+      EXPECT_FALSE(out.reason.empty());
+    }
+  }
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(collector_->Ingest(std::span(good).first(n)).ack) << "length " << n;
+  }
+  EXPECT_EQ(StoredRows(), 0);
+  const IngestOutcome out = collector_->Ingest(good);
+  EXPECT_TRUE(out.ack) << out.reason;
+  const CollectorStats stats = collector_->stats();
+  EXPECT_EQ(stats.rejected, good.size() * 4);
+  EXPECT_GT(stats.rejected_by_reason.at("bad_signature"), 0u);
+  EXPECT_GT(stats.rejected_by_reason.at("payload_hash_mismatch"), 0u);
+  EXPECT_GT(stats.rejected_by_reason.at("bad_magic"), 0u);
+  EXPECT_GT(stats.rejected_by_reason.at("malformed_header"), 0u);
+}
+
+// A zstd frame of `size` zero bytes, declaring its content size in the frame header or not.
+std::vector<uint8_t> ZeroFrame(size_t size, bool declare_size) {
+  const std::vector<uint8_t> zeros(size, 0);
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, declare_size ? 1 : 0);
+  std::vector<uint8_t> out(ZSTD_compressBound(size));
+  ZSTD_inBuffer in{zeros.data(), zeros.size(), 0};
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  size_t rem = 0;
+  do {
+    rem = ZSTD_compressStream2(cctx, &o, &in, ZSTD_e_end);
+  } while (rem != 0 && !ZSTD_isError(rem));
+  ZSTD_freeCCtx(cctx);
+  out.resize(o.pos);
+  return out;
+}
+
+TEST_P(CollectorTest, OversizeClaimedAndBombInputsAreRejectedWithTheirReason) {
+  EnrollDefault();
+  // 4 GiB claimed raw length (offset 12, big-endian).
+  auto claimed = Seal(Fields(1), kInventory, key_);
+  const uint64_t four_gib = uint64_t{4} << 30;
+  for (int i = 0; i < 8; ++i) claimed[12 + i] = static_cast<uint8_t>(four_gib >> (56 - 8 * i));
+  EXPECT_EQ(collector_->Ingest(claimed).reason, "raw_too_large");
+
+  // A well-signed bomb: 1 KiB claimed, 32 MiB inside.
+  const auto bomb = ZeroFrame(size_t{32} << 20, /*declare_size=*/false);
+  ASSERT_LT(bomb.size(), size_t{64} << 10);
+  auto sealed_bomb = internal::SealCompressed(Fields(2), 1024, bomb, key_);
+  ASSERT_TRUE(sealed_bomb) << sealed_bomb.error().message;
+  EXPECT_EQ(collector_->Ingest(*sealed_bomb).reason, "decompress_failed");
+  // The same bomb declaring its size in the frame header: refused from the header.
+  auto declared = internal::SealCompressed(
+      Fields(3), 1024, ZeroFrame(size_t{32} << 20, /*declare_size=*/true), key_);
+  ASSERT_TRUE(declared) << declared.error().message;
+  EXPECT_EQ(collector_->Ingest(*declared).reason, "raw_length_mismatch");
+
+  // Larger than the configured envelope bound.
+  config_.max_envelope_bytes = 256;
+  Reopen();
+  EXPECT_EQ(collector_->Ingest(Seal(Fields(4), kInventory, key_)).reason, "too_large");
+  EXPECT_EQ(StoredRows(), 0);
+}
+
+TEST_P(CollectorTest, SignedButUnparseableLinesAreRejectedAndOddLinesKept) {
+  EnrollDefault();
+  const IngestOutcome bad = collector_->Ingest(Seal(Fields(1), "{\"type\":\"host\",}\n", key_));
+  EXPECT_FALSE(bad.ack);
+  EXPECT_EQ(bad.reason, "bad_payload");
+  std::string deep = "{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}\n";
+  EXPECT_EQ(collector_->Ingest(Seal(Fields(2), deep, key_)).reason, "bad_payload");
+
+  // A host line without "host", a service with a port out of range: kept raw, counted.
+  const IngestOutcome odd = collector_->Ingest(
+      Seal(Fields(3),
+           "{\"type\":\"host\",\"mac\":\"aa:bb:cc:dd:ee:ff\"}\n"
+           "{\"type\":\"service\",\"host\":\"10.0.0.1\",\"port\":70000,\"proto\":\"tcp\"}\n"
+           "{\"type\":\"software\",\"host\":\"10.0.0.1\",\"product\":7}\n",
+           key_));
+  EXPECT_TRUE(odd.ack) << odd.message;
+  EXPECT_EQ(collector_->stats().lines_unrecognised, 3u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type IN ('host', 'service', 'software')"),
+            3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM hosts"), 0);
+}
+
+TEST_P(CollectorTest, GapsHealthAndFlowsAreStored) {
+  EnrollDefault();
+  ASSERT_TRUE(collector_
+                  ->Ingest(Seal(Fields(10, PayloadType::kGap),
+                                "{\"type\":\"gap\",\"from_seq\":3,\"to_seq\":5,"
+                                "\"dropped_batches\":3,\"reason\":\"spool_full\"}\n"
+                                "{\"kind\":\"spool_drop\",\"reason\":\"spool_full\","
+                                "\"payload_type\":\"flows\",\"batches\":1,\"bytes\":1234,"
+                                "\"first_batch_seq\":1,\"last_batch_seq\":1,"
+                                "\"window_start_us\":1,\"window_end_us\":2}\n",
+                                key_))
+                  .ack);
+  ASSERT_TRUE(collector_
+                  ->Ingest(Seal(Fields(11, PayloadType::kFlows),
+                                "{\"type\":\"flow_aggregate\",\"service\":\"ssh\",\"count\":4}\n"
+                                "{\"type\":\"health\",\"version\":\"0.1.0\"}\n",
+                                key_))
+                  .ack);
+  auto gaps = collector_->QueryGaps();
+  ASSERT_TRUE(gaps) << gaps.error().message;
+  ASSERT_EQ(gaps->size(), 2u);
+  EXPECT_EQ((*gaps)[0].kind, "gap");
+  EXPECT_EQ((*gaps)[0].from_seq, 3);
+  EXPECT_EQ((*gaps)[0].to_seq, 5);
+  EXPECT_EQ((*gaps)[0].dropped_batches, 3);
+  EXPECT_EQ((*gaps)[0].member_id, kMember);
+  EXPECT_EQ((*gaps)[1].kind, "spool_drop");
+  EXPECT_EQ((*gaps)[1].reason, "spool_full flows");
+  EXPECT_EQ((*gaps)[1].dropped_batches, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'flow_aggregate'"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'health'"), 1);
+}
+
+TEST_P(CollectorTest, FailedStatementRollsBackEverything) {
+  EnrollDefault();
+  const auto envelope = Seal(Fields(1), kInventory, key_);
+  for (uint64_t fail_at : {2, 4, 7}) {  // after the envelope row, mid-lines, the last line
+    uint64_t counted = 0;
+    internal::CollectorTestPeer::SetStatementHook(*collector_, [&](uint64_t) {
+      return ++counted < fail_at;
+    });
+    const IngestOutcome out = collector_->Ingest(envelope);
+    EXPECT_FALSE(out.ack) << "failing statement " << fail_at;
+    EXPECT_EQ(out.reason, "store_error");
+    EXPECT_EQ(StoredRows(), 0) << "failing statement " << fail_at;
+  }
+  internal::CollectorTestPeer::SetStatementHook(*collector_, nullptr);
+  EXPECT_TRUE(collector_->Ingest(envelope).ack);
+  EXPECT_TRUE(collector_->Ingest(envelope).duplicate);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
+}
+
+TEST_P(CollectorTest, KilledMidTransactionLeavesNothingHalfStored) {
+  EnrollDefault();
+  const auto envelope = Seal(Fields(1), kInventory, key_);
+  for (uint64_t kill_at : {1, 2, 3, 5, 8}) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // A fresh connection in the child; SIGKILL after `kill_at` statements of the ingest.
+      auto c = Collector::Open(config_);
+      if (!c) _exit(3);
+      uint64_t counted = 0;
+      internal::CollectorTestPeer::SetStatementHook(**c, [&](uint64_t) {
+        if (++counted >= kill_at) raise(SIGKILL);
+        return true;
+      });
+      (void)(*c)->Ingest(envelope);
+      _exit(4);  // the kill did not happen
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "kill at " << kill_at << " status " << status;
+    EXPECT_EQ(StoredRows(), 0) << "kill at " << kill_at;
+  }
+  Reopen();
+  const IngestOutcome out = collector_->Ingest(envelope);
+  EXPECT_TRUE(out.ack) << out.message;
+  EXPECT_FALSE(out.duplicate);
+}
+
+TEST_P(CollectorTest, EnrollmentRules) {
+  auto first = collector_->Enroll(kMember, kSensor, key_.verify_key());
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->fingerprint, key_.verify_key().Fingerprint());
+  EXPECT_EQ(first->key_id, ToHex(key_.key_id()));
+  // Again: a no-op.
+  auto again = collector_->Enroll(kMember, kSensor, key_.verify_key());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->enrolled_at_us, first->enrolled_at_us);
+  // The sensor id belongs to its member.
+  EXPECT_FALSE(collector_->Enroll("kommune-02", kSensor, key_.verify_key()));
+  EXPECT_FALSE(collector_->Enroll("bad member", "s1", key_.verify_key()));
+  // A second key needs --replace, which revokes the first.
+  const SigningKey next = KeyFromSeed(50);
+  const auto before = Seal(Fields(1), kInventory, key_);
+  EXPECT_FALSE(collector_->Enroll(kMember, kSensor, next.verify_key()));
+  ASSERT_TRUE(collector_->Enroll(kMember, kSensor, next.verify_key(), /*replace=*/true));
+  EXPECT_EQ(collector_->Ingest(before).reason, "unknown_key");
+  EXPECT_TRUE(collector_->Ingest(Seal(Fields(2), kInventory, next)).ack);
+  // A revoked key stays revoked.
+  EXPECT_FALSE(collector_->Enroll(kMember, kSensor, key_.verify_key(), true));
+
+  auto keys = collector_->Keys();
+  ASSERT_TRUE(keys) << keys.error().message;
+  ASSERT_EQ(keys->size(), 2u);
+  int revoked = 0;
+  for (const EnrolledKey& k : *keys) revoked += k.revoked_at_us.has_value() ? 1 : 0;
+  EXPECT_EQ(revoked, 1);
+}
+
+TEST_P(CollectorTest, EnrollmentByAnotherProcessIsSeenWithoutRestart) {
+  auto other = Collector::Open(config_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->Enroll(kMember, kSensor, key_.verify_key()));
+  // The reload is rate-limited to once a second; the first one may come at once.
+  IngestOutcome out;
+  for (int i = 0; i < 30 && !out.ack; ++i) {
+    out = collector_->Ingest(Seal(Fields(1), kInventory, key_));
+    if (!out.ack) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(out.ack) << out.reason;
+}
+
+TEST(CollectorConfigTest, ParsesKeysAndRejectsUnknownOnes) {
+  auto config = ParseCollectorConfig(
+      "store_url: postgresql://collector@127.0.0.1:5432/utkikk\n"
+      "max_envelope_bytes: 8MiB\nlisten_address: 0.0.0.0\nlisten_port: 9443\n"
+      "tls_cert: /etc/c.pem\ntls_key: /etc/k.pem\ntls_ca: /etc/ca.pem\n",
+      "collector.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->store_url, "postgresql://collector@127.0.0.1:5432/utkikk");
+  EXPECT_EQ(config->max_envelope_bytes, size_t{8} << 20);
+  EXPECT_EQ(config->max_raw_bytes, size_t{64} << 20);
+  EXPECT_EQ(config->listen_port, 9443);
+  EXPECT_EQ(config->tls_ca, "/etc/ca.pem");
+
+  auto unknown = ParseCollectorConfig("listen_port: 1\nstore: x\n", "c.yaml");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message.rfind("c.yaml:2:1:", 0), 0u) << unknown.error().message;
+  auto bad_url = ParseCollectorConfig("store_url: mysql://x\n", "c.yaml");
+  ASSERT_FALSE(bad_url);
+  EXPECT_NE(bad_url.error().message.find("c.yaml:1:"), std::string::npos);
+  auto bad_port = ParseCollectorConfig("listen_port: 70000\n", "c.yaml");
+  EXPECT_FALSE(bad_port);
+  auto empty = ParseCollectorConfig("", "c.yaml");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->store_url, CollectorConfig{}.store_url);
+}
+
+TEST(QueryFormatTest, JsonLinesParseAndTablesAlign) {
+  SoftwareRow row{"kommune-01", "10.0.0.9", 443, "server", "Ivanti", "EPMM", "11.10.0.2",
+                  "", "Mobile\"Iron\"\n", 1, 1700000000000000, kSensor};
+  const std::string json = FormatSoftware({row, row}, OutputFormat::kJson);
+  size_t lines = 0;
+  std::istringstream in(json);
+  for (std::string line; std::getline(in, line); ++lines) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["raw"], "Mobile\"Iron\"\n");
+    EXPECT_EQ(j["port"], 443);
+  }
+  EXPECT_EQ(lines, 2u);
+  const std::string table = FormatSoftware({row}, OutputFormat::kTable);
+  EXPECT_EQ(table.rfind("MEMBER      HOST      PORT", 0), 0u) << table;
+  EXPECT_NE(table.find("2023-11-14T22:13:20Z"), std::string::npos) << table;
+
+  HostRow host;
+  host.member_id = "m";
+  host.host = "10.0.0.5";
+  host.names = {"a", "b"};
+  host.services.push_back(ServiceRow{"10.0.0.5", 22, "tcp", "ssh", true, 1, 2});
+  const auto hj = nlohmann::json::parse(FormatHosts({host}, OutputFormat::kJson), nullptr, false);
+  ASSERT_FALSE(hj.is_discarded());
+  EXPECT_EQ(hj["names"].size(), 2u);
+  EXPECT_EQ(hj["services"][0]["protocol"], "ssh");
+  EXPECT_NE(FormatHosts({host}, OutputFormat::kTable).find("22/tcp(ssh)!"), std::string::npos);
+  GapRow gap{"m", "s", 3, "gap", "spool_full", 1, std::nullopt, 2, 0, ""};
+  const auto gj = nlohmann::json::parse(FormatGaps({gap}, OutputFormat::kJson), nullptr, false);
+  ASSERT_FALSE(gj.is_discarded());
+  EXPECT_TRUE(gj["to_seq"].is_null());
+  EXPECT_EQ(OutputFormatFromName("xml"), std::nullopt);
+}
+
+// The program end to end: enroll a PEM key, ingest files, query.
+std::string RunCommand(const std::string& command, int* status) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  *status = pclose(pipe);
+  return output;
+}
+
+TEST(CollectorCommandTest, EnrollIngestQuery) {
+  const std::string dir = testing::TempDir() + "collector_cli";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const SigningKey key = KeyFromSeed(0);
+  {
+    std::ofstream(dir + "/collector.yaml") << "store_url: sqlite://" << dir << "/c.db\n";
+    std::ofstream(dir + "/sensor.pub") << *key.verify_key().ToPem();
+    const auto envelope = Seal(Fields(1), kInventory, key);
+    std::ofstream(dir + "/1.env", std::ios::binary)
+        .write(reinterpret_cast<const char*>(envelope.data()),
+               static_cast<std::streamsize>(envelope.size()));
+    auto bad = envelope;
+    bad[bad.size() - 1] ^= 1;
+    std::ofstream(dir + "/bad.env", std::ios::binary)
+        .write(reinterpret_cast<const char*>(bad.data()), static_cast<std::streamsize>(bad.size()));
+  }
+  const std::string bin = std::string(COLLECTOR_BIN) + " ";
+  const std::string cfg = " --config " + dir + "/collector.yaml";
+  int status = -1;
+  std::string out = RunCommand(bin + "enroll" + cfg + " --member kommune-01 --sensor-id " +
+                                   kSensor + " --sensor-key " + dir + "/sensor.pub",
+                               &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find(key.verify_key().Fingerprint()), std::string::npos) << out;
+
+  out = RunCommand(bin + "ingest" + cfg + " " + dir + "/1.env " + dir + "/1.env " + dir +
+                       "/bad.env",
+                   &status);
+  EXPECT_NE(status, 0) << out;  // one file was rejected
+  EXPECT_NE(out.find("1.env: stored kommune-01.sensor-a #1"), std::string::npos) << out;
+  EXPECT_NE(out.find("1.env: duplicate"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad.env: rejected (payload_hash_mismatch)"), std::string::npos) << out;
+
+  out = RunCommand(bin + "query software" + cfg +
+                       " --product EPMM --version-below 11.10.0.3 --format json",
+                   &status);
+  EXPECT_EQ(status, 0) << out;
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j["member"], "kommune-01");
+  EXPECT_EQ(j["version"], "11.10.0.2");
+
+  out = RunCommand(bin + "query hosts" + cfg + " --member kommune-01", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("printer-2,printer-2.kommune.local"), std::string::npos) << out;
+  out = RunCommand(bin + "keys" + cfg, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find(key.verify_key().Fingerprint()), std::string::npos) << out;
+  out = RunCommand(bin + "query gaps" + cfg + " --format json", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_TRUE(out.empty()) << out;
+  out = RunCommand(bin + "query nothing" + cfg, &status);
+  EXPECT_NE(status, 0);
+  out = RunCommand(bin + "keys --config " + dir + "/missing.yaml", &status);
+  EXPECT_NE(status, 0);
+}
+
+}  // namespace
+}  // namespace uplink

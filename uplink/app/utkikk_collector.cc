@@ -1,0 +1,224 @@
+// utkikk-collector: the CSIRT side. Enrolls sensor keys, ingests envelopes (from the network
+// with `run`, from files with `ingest`) and answers queries. Thin: parse arguments, load the
+// config, call the library (uplink/collector/collector.h).
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "uplink/collector/collector.h"
+#include "uplink/collector/query_format.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: utkikk-collector COMMAND [--config FILE] [--store URL] ...
+  run                                   listen for envelopes (Broker over mutual TLS)
+  enroll --member ID --sensor-id SID --sensor-key PUBKEY.pem [--replace]
+                                        enroll a sensor's public key, print its fingerprint
+  keys [--format table|json]            list enrolled keys
+  ingest FILE...                        verify and store envelope files (offline members, tests)
+  query software --product P [--vendor V] [--version-below V] [--format table|json]
+  query hosts --member ID [--format table|json]
+  query gaps [--format table|json]
+--config defaults to /etc/utkikk/collector.yaml; --store overrides its store_url.
+)";
+
+struct Args {
+  std::string command;
+  std::string subcommand;  // for query
+  std::map<std::string, std::string> options;
+  std::vector<std::string> files;
+  bool replace = false;
+};
+
+int Usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "utkikk-collector: " << problem << "\n";
+  std::cerr << kUsage;
+  return 2;
+}
+
+// Options take one value each, except the flag --replace; anything else is a positional.
+bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
+  static const char* const kValued[] = {"--config",  "--store",      "--member",
+                                        "--sensor-id", "--sensor-key", "--product",
+                                        "--vendor",  "--version-below", "--format"};
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--replace") {
+      args->replace = true;
+      continue;
+    }
+    if (a == "-h" || a == "--help") {
+      *problem = "";
+      return false;
+    }
+    if (a.starts_with("--")) {
+      bool known = false;
+      for (const char* v : kValued) known = known || a == v;
+      if (!known) {
+        *problem = "unknown option " + a;
+        return false;
+      }
+      if (i + 1 >= argc) {
+        *problem = a + " needs a value";
+        return false;
+      }
+      args->options[a] = argv[++i];
+      continue;
+    }
+    positional.push_back(a);
+  }
+  if (positional.empty()) {
+    *problem = "no command";
+    return false;
+  }
+  args->command = positional[0];
+  size_t first_file = 1;
+  if (args->command == "query") {
+    if (positional.size() < 2) {
+      *problem = "query what? software, hosts or gaps";
+      return false;
+    }
+    args->subcommand = positional[1];
+    first_file = 2;
+  }
+  args->files.assign(positional.begin() + static_cast<std::ptrdiff_t>(first_file),
+                     positional.end());
+  return true;
+}
+
+std::string Option(const Args& args, const std::string& name) {
+  const auto it = args.options.find(name);
+  return it == args.options.end() ? std::string() : it->second;
+}
+
+int Fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return 1;
+}
+
+int RunIngest(uplink::Collector& collector, const std::vector<std::string>& files) {
+  if (files.empty()) return Usage("ingest needs at least one FILE");
+  int failures = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      spdlog::error("{}: cannot open", file);
+      ++failures;
+      continue;
+    }
+    // Read at most one byte more than the limit would allow: Ingest refuses it as too_large.
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
+    const uplink::IngestOutcome out = collector.Ingest(bytes);
+    if (out.ack) {
+      std::cout << file << ": " << (out.duplicate ? "duplicate" : "stored") << " "
+                << out.sensor_id << " #" << out.sequence << "\n";
+    } else {
+      std::cout << file << ": rejected (" << out.reason << "): " << out.message << "\n";
+      ++failures;
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int Main(int argc, char** argv) {
+  Args args;
+  std::string problem;
+  if (!ParseArgs(argc, argv, &args, &problem)) return Usage(problem);
+
+  const std::string config_path =
+      args.options.contains("--config") ? Option(args, "--config") : "/etc/utkikk/collector.yaml";
+  auto config = uplink::LoadCollectorConfig(config_path);
+  if (!config) return Fail(config.error().message);
+  if (args.options.contains("--store")) config->store_url = Option(args, "--store");
+
+  const std::string format_name =
+      args.options.contains("--format") ? Option(args, "--format") : "table";
+  const auto format = uplink::OutputFormatFromName(format_name);
+  if (!format) return Usage("--format must be table or json");
+
+  if (args.command == "run") {
+#ifdef UTKIKK_HAVE_COLLECTOR_DAEMON
+    return uplink::RunCollectorDaemon(*config);
+#else
+    std::cerr << "utkikk-collector: network listener not built yet\n";
+    return 1;
+#endif
+  }
+
+  auto opened = uplink::Collector::Open(*config);
+  if (!opened) return Fail(opened.error().message);
+  uplink::Collector& collector = **opened;
+
+  if (args.command == "enroll") {
+    const std::string member = Option(args, "--member");
+    const std::string sensor = Option(args, "--sensor-id");
+    const std::string key_file = Option(args, "--sensor-key");
+    if (member.empty() || sensor.empty() || key_file.empty()) {
+      return Usage("enroll needs --member, --sensor-id and --sensor-key");
+    }
+    auto key = uplink::VerifyKey::LoadPemFile(key_file);
+    if (!key) return Fail(key.error().message);
+    auto enrolled = collector.Enroll(member, sensor, *key, args.replace);
+    if (!enrolled) return Fail(enrolled.error().message);
+    std::cout << "enrolled sensor " << enrolled->sensor_id << " of member " << enrolled->member_id
+              << "\nfingerprint " << enrolled->fingerprint
+              << "\ncompare it with the one the sensor printed\n";
+    return 0;
+  }
+  if (args.command == "keys") {
+    auto keys = collector.Keys();
+    if (!keys) return Fail(keys.error().message);
+    std::cout << uplink::FormatKeys(*keys, *format);
+    return 0;
+  }
+  if (args.command == "ingest") return RunIngest(collector, args.files);
+  if (args.command == "query") {
+    if (args.subcommand == "software") {
+      uplink::SoftwareQuery query{Option(args, "--product"), Option(args, "--vendor"),
+                                  Option(args, "--version-below")};
+      if (query.product.empty()) return Usage("query software needs --product");
+      auto rows = collector.QuerySoftware(query);
+      if (!rows) return Fail(rows.error().message);
+      std::cout << uplink::FormatSoftware(*rows, *format);
+      return 0;
+    }
+    if (args.subcommand == "hosts") {
+      const std::string member = Option(args, "--member");
+      if (member.empty()) return Usage("query hosts needs --member");
+      auto rows = collector.QueryHosts(member);
+      if (!rows) return Fail(rows.error().message);
+      std::cout << uplink::FormatHosts(*rows, *format);
+      return 0;
+    }
+    if (args.subcommand == "gaps") {
+      auto rows = collector.QueryGaps();
+      if (!rows) return Fail(rows.error().message);
+      std::cout << uplink::FormatGaps(*rows, *format);
+      return 0;
+    }
+    return Usage("unknown query '" + args.subcommand + "'");
+  }
+  return Usage("unknown command '" + args.command + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("collector");
+  logger->set_pattern("%L %n: %v");
+  spdlog::set_default_logger(logger);
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected: {}", e.what());
+    return 1;
+  }
+}

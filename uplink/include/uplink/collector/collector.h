@@ -1,0 +1,174 @@
+// The collector's library: verifies envelopes from enrolled sensors, stores them idempotently
+// keyed by (sensor id, sequence) in SQLite or PostgreSQL, and answers the analysts' queries.
+// The store's tables are specified in docs/formats.md ("Collector store"); the summary payload
+// lines it understands in docs/formats.md ("Summary payloads").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rules/result.h"
+#include "uplink/keys.h"
+
+namespace uplink {
+
+struct CollectorConfig {
+  // "sqlite:///absolute/path.db", "sqlite://relative/path.db" or a libpq URI
+  // "postgresql://user@host:port/db" (also "postgres://").
+  std::string store_url = "sqlite:///var/lib/utkikk-collector/collector.db";
+  size_t max_envelope_bytes = size_t{16} << 20;  // whole envelope
+  size_t max_raw_bytes = size_t{64} << 20;       // claimed decompressed payload
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 9999;
+  std::string tls_cert;  // the collector's server certificate (PEM)
+  std::string tls_key;   // its private key (PEM)
+  std::string tls_ca;    // the CA that signs sensor client certificates (PEM)
+};
+
+// Reads the collector's YAML file (keys as in docs/analysts-guide.md). Unknown keys and bad
+// values fail with "file:line:column: message" (ErrorCode::kConfig).
+rules::Result<CollectorConfig> LoadCollectorConfig(const std::string& path);
+rules::Result<CollectorConfig> ParseCollectorConfig(std::string_view yaml, const std::string& name);
+
+// What became of one envelope.
+struct IngestOutcome {
+  // True: stored now, or already stored identically (duplicate): the sender may delete its copy.
+  bool ack = false;
+  bool duplicate = false;
+  std::string sensor_id;  // "" when the envelope did not get far enough to say
+  uint64_t sequence = 0;
+  // "" when acked; else a RejectReason name (uplink/envelope.h), "unknown_sensor",
+  // "replay_different_content", "bad_payload" or "store_error".
+  std::string reason;
+  std::string message;  // one line for the log
+};
+
+struct CollectorStats {
+  uint64_t received = 0;     // Ingest calls
+  uint64_t stored = 0;       // envelopes committed
+  uint64_t duplicates = 0;   // identical resends, acked again, stored once
+  uint64_t rejected = 0;     // not acked (sum of rejected_by_reason)
+  uint64_t lines_stored = 0;
+  uint64_t lines_unrecognised = 0;  // lines of a known type missing fields: kept as raw records
+  std::map<std::string, uint64_t> rejected_by_reason;
+};
+
+// An enrolled sensor key.
+struct EnrolledKey {
+  std::string member_id;
+  std::string sensor_id;
+  std::string key_id;       // hex of the 16-byte key id
+  std::string fingerprint;  // "SHA256:..." (VerifyKey::Fingerprint)
+  int64_t enrolled_at_us = 0;
+  std::optional<int64_t> revoked_at_us;
+};
+
+struct SoftwareQuery {
+  std::string product;        // required, case-insensitive exact match
+  std::string vendor;         // optional, case-insensitive exact match
+  std::string version_below;  // optional: only versions that compare lower (rules/version.h)
+};
+
+struct SoftwareRow {
+  std::string member_id;
+  std::string host;
+  int port = 0;
+  std::string role;
+  std::string vendor;
+  std::string product;
+  std::string version;
+  std::string cpe23;
+  std::string raw;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  std::string sensor_id;
+};
+
+struct ServiceRow {
+  std::string host;
+  int port = 0;
+  std::string proto;     // "tcp", "udp", ...
+  std::string protocol;  // "ssh", "ssl", ... ("" when unidentified)
+  bool exposed = false;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+};
+
+struct HostRow {
+  std::string member_id;
+  std::string host;
+  std::string mac;
+  std::string vendor;
+  std::vector<std::string> names;
+  std::string os_vendor;
+  std::string os_product;
+  std::string os_version;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  std::vector<ServiceRow> services;
+};
+
+struct GapRow {
+  std::string member_id;
+  std::string sensor_id;
+  uint64_t sequence = 0;  // the envelope that reported the gap
+  std::string kind;       // "gap", or the spool's "spool_drop"
+  std::string reason;
+  std::optional<int64_t> from_seq;
+  std::optional<int64_t> to_seq;
+  std::optional<int64_t> dropped_batches;
+  int64_t received_at_us = 0;
+  std::string line;  // the JSON line as received
+};
+
+namespace internal {
+struct CollectorTestPeer;
+}
+
+// Verifies and stores envelopes; enrolls keys; answers queries. Owns its store connection.
+// Thread-compatible: one Collector per process, used from one thread at a time.
+class Collector {
+ public:
+  static rules::Result<std::unique_ptr<Collector>> Open(const CollectorConfig& config);
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // Verifies the envelope, stores it idempotently in one transaction and decides the ack: ack
+  // only after the store committed (or for an identical duplicate). Never throws or crashes on
+  // hostile input; a rejection is counted by reason.
+  IngestOutcome Ingest(std::span<const uint8_t> envelope);
+  CollectorStats stats() const;
+
+  // Enrolls `key` for `sensor_id` of member `member_id` and returns what was stored. A sensor id
+  // belongs to one member. A second, different key for an enrolled sensor is refused unless
+  // `replace` is set, which revokes the sensor's other keys (operator-driven rotation).
+  // Enrolling the same key again is a no-op that returns the stored entry.
+  rules::Result<EnrolledKey> Enroll(const std::string& member_id, const std::string& sensor_id,
+                                    const VerifyKey& key, bool replace = false);
+  rules::Result<std::vector<EnrolledKey>> Keys();
+
+  rules::Result<std::vector<SoftwareRow>> QuerySoftware(const SoftwareQuery& query);
+  // All hosts (with their services) of a member, ordered by address text.
+  rules::Result<std::vector<HostRow>> QueryHosts(const std::string& member_id);
+  rules::Result<std::vector<GapRow>> QueryGaps();
+
+ private:
+  friend struct internal::CollectorTestPeer;
+  struct Impl;
+  explicit Collector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The network loop of `utkikk-collector run` (Broker over mutual TLS): receives envelopes,
+// calls Collector::Ingest and acknowledges. Defined by the transport component
+// (uplink/src/transport/collector_daemon.cc), not by uplink_collector. Returns the exit code.
+int RunCollectorDaemon(const CollectorConfig& config);
+
+}  // namespace uplink

@@ -1,0 +1,621 @@
+#include "uplink/collector/collector.h"
+
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "collector/collector_internal.h"
+#include "collector/db.h"
+#include "collector/schema.h"
+#include "collector/summary_lines.h"
+#include "rules/version.h"
+#include "uplink/envelope.h"
+
+namespace uplink {
+
+using collector_internal::Db;
+using collector_internal::LineKind;
+using collector_internal::ParsedLine;
+using collector_internal::SqlRow;
+using collector_internal::SqlValue;
+using rules::ErrorCode;
+using rules::Fail;
+using rules::Result;
+
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Text(const SqlRow& row, size_t i) {
+  return i < row.size() && row[i] ? *row[i] : std::string();
+}
+std::optional<int64_t> OptInt(const SqlRow& row, size_t i) {
+  if (i >= row.size() || !row[i]) return std::nullopt;
+  int64_t v = 0;
+  const std::string& s = *row[i];
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+int64_t Int(const SqlRow& row, size_t i) { return OptInt(row, i).value_or(0); }
+
+std::optional<std::vector<uint8_t>> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::vector<uint8_t> out(hex.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto [end, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, out[i], 16);
+    if (ec != std::errc() || end != hex.data() + 2 * i + 2) return std::nullopt;
+  }
+  return out;
+}
+
+// Member and sensor ids: what the envelope allows for sensor ids (uplink/envelope.h).
+bool ValidId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxSensorIdLength) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+struct KeyEntry {
+  VerifyKey key;
+  std::string member_id;
+};
+using KeyCache = std::map<std::string, std::vector<KeyEntry>, std::less<>>;
+
+// KeyLookup over the cache of enrolled, unrevoked keys; remembers whether the sensor was known.
+// Borrows the cache; used for one OpenEnvelope call on one thread.
+class CacheKeyLookup : public KeyLookup {
+ public:
+  explicit CacheKeyLookup(const KeyCache& cache) : cache_(cache) {}
+  const VerifyKey* Find(std::string_view sensor_id, const KeyId& key_id) const override {
+    asked_ = true;
+    sensor_id_ = std::string(sensor_id);
+    const auto it = cache_.find(sensor_id);
+    sensor_known_ = it != cache_.end();
+    if (!sensor_known_) return nullptr;
+    for (const KeyEntry& entry : it->second) {
+      if (entry.key.key_id() == key_id) {
+        member_id_ = entry.member_id;
+        return &entry.key;
+      }
+    }
+    return nullptr;
+  }
+  bool asked() const { return asked_; }
+  bool sensor_known() const { return sensor_known_; }
+  const std::string& sensor_id() const { return sensor_id_; }
+  const std::string& member_id() const { return member_id_; }
+
+ private:
+  const KeyCache& cache_;
+  mutable bool asked_ = false;
+  mutable bool sensor_known_ = false;
+  mutable std::string sensor_id_;
+  mutable std::string member_id_;
+};
+
+// "Newer" for the upserts below: the incoming observation is at least as recent as the stored.
+constexpr const char* kUpsertHost = R"sql(
+INSERT INTO hosts (member_id, host, mac, vendor, os_vendor, os_product, os_version, first_seen,
+                   last_seen, sensor_id, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (member_id, host) DO UPDATE SET
+  mac = CASE WHEN excluded.mac <> '' AND (excluded.last_seen >= hosts.last_seen OR hosts.mac = '')
+        THEN excluded.mac ELSE hosts.mac END,
+  vendor = CASE WHEN excluded.vendor <> '' AND
+                     (excluded.last_seen >= hosts.last_seen OR hosts.vendor = '')
+           THEN excluded.vendor ELSE hosts.vendor END,
+  os_vendor = CASE WHEN excluded.os_product <> '' AND
+                        (excluded.last_seen >= hosts.last_seen OR hosts.os_product = '')
+              THEN excluded.os_vendor ELSE hosts.os_vendor END,
+  os_product = CASE WHEN excluded.os_product <> '' AND
+                         (excluded.last_seen >= hosts.last_seen OR hosts.os_product = '')
+               THEN excluded.os_product ELSE hosts.os_product END,
+  os_version = CASE WHEN excluded.os_product <> '' AND
+                         (excluded.last_seen >= hosts.last_seen OR hosts.os_product = '')
+               THEN excluded.os_version ELSE hosts.os_version END,
+  first_seen = CASE WHEN excluded.first_seen < hosts.first_seen
+               THEN excluded.first_seen ELSE hosts.first_seen END,
+  last_seen = CASE WHEN excluded.last_seen > hosts.last_seen
+              THEN excluded.last_seen ELSE hosts.last_seen END,
+  sensor_id = CASE WHEN excluded.last_seen >= hosts.last_seen
+              THEN excluded.sensor_id ELSE hosts.sensor_id END,
+  seq = CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.seq ELSE hosts.seq END
+)sql";
+
+constexpr const char* kUpsertHostName = R"sql(
+INSERT INTO host_names (member_id, host, name, first_seen, last_seen)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (member_id, host, name) DO UPDATE SET
+  first_seen = CASE WHEN excluded.first_seen < host_names.first_seen
+               THEN excluded.first_seen ELSE host_names.first_seen END,
+  last_seen = CASE WHEN excluded.last_seen > host_names.last_seen
+              THEN excluded.last_seen ELSE host_names.last_seen END
+)sql";
+
+constexpr const char* kUpsertService = R"sql(
+INSERT INTO services (member_id, host, port, proto, protocol, exposed, first_seen, last_seen,
+                      sensor_id, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (member_id, host, port, proto) DO UPDATE SET
+  protocol = CASE WHEN excluded.protocol <> '' AND
+                       (excluded.last_seen >= services.last_seen OR services.protocol = '')
+             THEN excluded.protocol ELSE services.protocol END,
+  exposed = CASE WHEN excluded.exposed > services.exposed
+            THEN excluded.exposed ELSE services.exposed END,
+  first_seen = CASE WHEN excluded.first_seen < services.first_seen
+               THEN excluded.first_seen ELSE services.first_seen END,
+  last_seen = CASE WHEN excluded.last_seen > services.last_seen
+              THEN excluded.last_seen ELSE services.last_seen END,
+  sensor_id = CASE WHEN excluded.last_seen >= services.last_seen
+              THEN excluded.sensor_id ELSE services.sensor_id END,
+  seq = CASE WHEN excluded.last_seen >= services.last_seen THEN excluded.seq ELSE services.seq END
+)sql";
+
+constexpr const char* kUpsertSoftware = R"sql(
+INSERT INTO software (member_id, host, port, role, vendor, product, version, cpe23, raw,
+                      first_seen, last_seen, sensor_id, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (member_id, host, port, role, vendor, product) DO UPDATE SET
+  version = CASE WHEN excluded.last_seen >= software.last_seen
+            THEN excluded.version ELSE software.version END,
+  cpe23 = CASE WHEN excluded.last_seen >= software.last_seen
+          THEN excluded.cpe23 ELSE software.cpe23 END,
+  raw = CASE WHEN excluded.last_seen >= software.last_seen
+        THEN excluded.raw ELSE software.raw END,
+  first_seen = CASE WHEN excluded.first_seen < software.first_seen
+               THEN excluded.first_seen ELSE software.first_seen END,
+  last_seen = CASE WHEN excluded.last_seen > software.last_seen
+              THEN excluded.last_seen ELSE software.last_seen END,
+  sensor_id = CASE WHEN excluded.last_seen >= software.last_seen
+              THEN excluded.sensor_id ELSE software.sensor_id END,
+  seq = CASE WHEN excluded.last_seen >= software.last_seen THEN excluded.seq ELSE software.seq END
+)sql";
+
+constexpr const char* kInsertEnvelope = R"sql(
+INSERT INTO envelopes (sensor_id, seq, member_id, key_id, payload_type, created_at, window_start,
+                       window_end, raw_length, compressed_length, payload_sha256, line_count,
+                       received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+)sql";
+
+constexpr const char* kInsertGap = R"sql(
+INSERT INTO gaps (sensor_id, seq, line_no, member_id, kind, reason, from_seq, to_seq,
+                  dropped_batches, received_at, line)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+)sql";
+
+constexpr const char* kInsertRecord = R"sql(
+INSERT INTO records (sensor_id, seq, line_no, member_id, type, line)
+VALUES ($1, $2, $3, $4, $5, $6)
+)sql";
+
+SqlValue Opt(const std::optional<int64_t>& v) {
+  return v ? SqlValue(*v) : SqlValue(nullptr);
+}
+
+}  // namespace
+
+struct Collector::Impl {
+  CollectorConfig config;
+  std::unique_ptr<Db> db;
+  CollectorStats stats;
+  KeyCache keys;
+  std::chrono::steady_clock::time_point last_reload{};
+
+  Result<> ReloadKeys() {
+    auto rows = db->Run(
+        "SELECT sensor_id, member_id, public_key FROM sensor_keys WHERE revoked_at IS NULL");
+    if (!rows) return Fail(rows.error(), "loading enrolled keys: ");
+    KeyCache fresh;
+    for (const SqlRow& row : *rows) {
+      const auto raw = FromHex(Text(row, 2));
+      if (!raw) continue;
+      auto key = VerifyKey::FromRaw(*raw);
+      if (!key) continue;
+      fresh[Text(row, 0)].push_back(KeyEntry{*key, Text(row, 1)});
+    }
+    keys = std::move(fresh);
+    last_reload = std::chrono::steady_clock::now();
+    return {};
+  }
+
+  // Unknown keys trigger a reload (enrollment by another process), at most once a second so
+  // that a flood of unknown senders cannot turn into a flood of queries.
+  bool MayReload() const {
+    return std::chrono::steady_clock::now() - last_reload >= std::chrono::seconds(1);
+  }
+
+  enum class StoreResult { kStored, kDuplicate, kConflict };
+  Result<StoreResult> Store(const OpenedEnvelope& env, const std::string& member_id,
+                            const std::vector<ParsedLine>& lines);
+  Result<StoreResult> StoreInTransaction(const OpenedEnvelope& env, const std::string& member_id,
+                                         const std::vector<ParsedLine>& lines);
+};
+
+Collector::Collector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Collector::~Collector() = default;
+
+Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
+  auto db = collector_internal::OpenDb(config.store_url);
+  if (!db) return Fail(db.error(), "collector store: ");
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->db = std::move(*db);
+  if (auto r = impl->db->ExecScript(std::string(collector_internal::kSchema)); !r) {
+    return Fail(r.error(), "collector store schema: ");
+  }
+  auto version = impl->db->Run("SELECT value FROM collector_meta WHERE name = 'schema_version'");
+  if (!version) return Fail(version.error(), "collector store: ");
+  if (version->empty()) {
+    auto r = impl->db->Run("INSERT INTO collector_meta (name, value) VALUES ('schema_version', $1)",
+                           {std::string(collector_internal::kSchemaVersion)});
+    if (!r) return Fail(r.error(), "collector store: ");
+  } else if (Text(version->front(), 0) != collector_internal::kSchemaVersion) {
+    return Fail(ErrorCode::kStore, "collector store has schema version " +
+                                       Text(version->front(), 0) + ", this program reads " +
+                                       std::string(collector_internal::kSchemaVersion));
+  }
+  if (auto r = impl->ReloadKeys(); !r) return Fail(r.error(), "collector store: ");
+  return std::unique_ptr<Collector>(new Collector(std::move(impl)));
+}
+
+CollectorStats Collector::stats() const { return impl_->stats; }
+
+IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
+  CollectorStats& stats = impl_->stats;
+  ++stats.received;
+  IngestOutcome out;
+  auto reject = [&](std::string reason, std::string message) {
+    out.ack = false;
+    out.reason = std::move(reason);
+    out.message = std::move(message);
+    ++stats.rejected;
+    ++stats.rejected_by_reason[out.reason];
+    return out;
+  };
+
+  const OpenLimits limits{impl_->config.max_envelope_bytes, impl_->config.max_raw_bytes};
+  RejectReason reason = RejectReason::kNone;
+  auto lookup = std::make_unique<CacheKeyLookup>(impl_->keys);
+  auto opened = OpenEnvelope(envelope, *lookup, limits, &reason);
+  if (!opened && reason == RejectReason::kUnknownKey && impl_->MayReload() &&
+      impl_->ReloadKeys()) {
+    lookup = std::make_unique<CacheKeyLookup>(impl_->keys);
+    opened = OpenEnvelope(envelope, *lookup, limits, &reason);
+  }
+  if (lookup->asked()) out.sensor_id = lookup->sensor_id();
+  if (!opened) {
+    std::string name = reason == RejectReason::kNone ? "open_failed"
+                                                      : std::string(RejectReasonName(reason));
+    if (reason == RejectReason::kUnknownKey && !lookup->sensor_known()) name = "unknown_sensor";
+    return reject(name, opened.error().message);
+  }
+  const OpenedEnvelope& env = *opened;
+  out.sensor_id = env.fields.sensor_id;
+  out.sequence = env.fields.sequence;
+  if (env.fields.sequence > static_cast<uint64_t>(INT64_MAX)) {
+    return reject("malformed_header", "sequence above 2^63-1 cannot be stored");
+  }
+
+  std::string why;
+  auto lines = collector_internal::ParseSummaryLines(
+      env.json_lines, env.fields.window_start_us, env.fields.window_end_us, &why);
+  if (!lines) return reject("bad_payload", "payload: " + why);
+
+  auto stored = impl_->Store(env, lookup->member_id(), *lines);
+  if (!stored) return reject("store_error", stored.error().message);
+  switch (*stored) {
+    case Impl::StoreResult::kDuplicate:
+      ++stats.duplicates;
+      out.ack = true;
+      out.duplicate = true;
+      out.message = "duplicate, stored before";
+      return out;
+    case Impl::StoreResult::kConflict:
+      return reject("replay_different_content",
+                    "sequence " + std::to_string(env.fields.sequence) + " of sensor " +
+                        env.fields.sensor_id + " was stored before with other content");
+    case Impl::StoreResult::kStored:
+      break;
+  }
+  ++stats.stored;
+  for (const ParsedLine& line : *lines) {
+    ++stats.lines_stored;
+    if (!line.recognised) ++stats.lines_unrecognised;
+  }
+  out.ack = true;
+  return out;
+}
+
+Result<Collector::Impl::StoreResult> Collector::Impl::Store(const OpenedEnvelope& env,
+                                                            const std::string& member_id,
+                                                            const std::vector<ParsedLine>& lines) {
+  if (auto r = db->Begin(); !r) {
+    (void)db->Rollback();
+    return Fail(r.error(), "");
+  }
+  auto result = StoreInTransaction(env, member_id, lines);
+  if (!result || *result != StoreResult::kStored) {
+    (void)db->Rollback();
+    return result;
+  }
+  if (auto r = db->Commit(); !r) {
+    (void)db->Rollback();
+    return Fail(r.error(), "commit: ");
+  }
+  return result;
+}
+
+Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
+    const OpenedEnvelope& env, const std::string& member_id,
+    const std::vector<ParsedLine>& lines) {
+  const std::string& sensor = env.fields.sensor_id;
+  const auto seq = static_cast<int64_t>(env.fields.sequence);
+  const std::string payload_hash = ToHex(env.payload_sha256);
+  const std::string payload_type(PayloadTypeName(env.fields.payload_type));
+
+  auto existing = db->Run(
+      "SELECT payload_sha256, payload_type FROM envelopes WHERE sensor_id = $1 AND seq = $2",
+      {sensor, seq});
+  if (!existing) return Fail(existing.error(), "");
+  if (!existing->empty()) {
+    const SqlRow& row = existing->front();
+    return Text(row, 0) == payload_hash && Text(row, 1) == payload_type ? StoreResult::kDuplicate
+                                                                        : StoreResult::kConflict;
+  }
+  const int64_t now = NowUs();
+  auto ins = db->Run(kInsertEnvelope,
+                     {sensor, seq, member_id, ToHex(env.key_id), payload_type,
+                      env.fields.created_at_us, env.fields.window_start_us,
+                      env.fields.window_end_us, static_cast<int64_t>(env.raw_length),
+                      static_cast<int64_t>(env.compressed_length), payload_hash,
+                      static_cast<int64_t>(lines.size()), now});
+  if (!ins) return Fail(ins.error(), "");
+
+  int64_t line_no = 0;
+  for (const ParsedLine& line : lines) {
+    ++line_no;
+    Result<std::vector<SqlRow>> r;
+    switch (line.kind) {
+      case LineKind::kHost: {
+        const auto& h = line.host;
+        r = db->Run(kUpsertHost, {member_id, h.host, h.mac, h.vendor, h.os_vendor, h.os_product,
+                                  h.os_version, h.first_seen, h.last_seen, sensor, seq});
+        for (const std::string& name : h.names) {
+          if (!r) break;
+          r = db->Run(kUpsertHostName, {member_id, h.host, name, h.first_seen, h.last_seen});
+        }
+        break;
+      }
+      case LineKind::kService: {
+        const auto& s = line.service;
+        r = db->Run(kUpsertService, {member_id, s.host, s.port, s.proto, s.protocol,
+                                     int64_t{s.exposed ? 1 : 0}, s.first_seen, s.last_seen,
+                                     sensor, seq});
+        break;
+      }
+      case LineKind::kSoftware: {
+        const auto& s = line.software;
+        r = db->Run(kUpsertSoftware, {member_id, s.host, s.port, s.role, s.vendor, s.product,
+                                      s.version, s.cpe23, s.raw, s.first_seen, s.last_seen,
+                                      sensor, seq});
+        break;
+      }
+      case LineKind::kGap: {
+        const auto& g = line.gap;
+        r = db->Run(kInsertGap, {sensor, seq, line_no, member_id, g.kind, g.reason,
+                                 Opt(g.from_seq), Opt(g.to_seq), Opt(g.dropped_batches), now,
+                                 std::string(line.text)});
+        break;
+      }
+      case LineKind::kOther:
+        r = db->Run(kInsertRecord, {sensor, seq, line_no, member_id,
+                                    line.type.empty() ? payload_type : line.type,
+                                    std::string(line.text)});
+        break;
+    }
+    if (!r) return Fail(r.error(), "line " + std::to_string(line_no) + ": ");
+  }
+  return StoreResult::kStored;
+}
+
+Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::string& sensor_id,
+                                      const VerifyKey& key, bool replace) {
+  if (!ValidId(member_id)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "member id '" + member_id + "': 1..64 characters of [A-Za-z0-9._-]");
+  }
+  if (!ValidId(sensor_id)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "sensor id '" + sensor_id + "': 1..64 characters of [A-Za-z0-9._-]");
+  }
+  Db& d = *impl_->db;
+  const std::string key_id = ToHex(key.key_id());
+  EnrolledKey entry{member_id, sensor_id, key_id, key.Fingerprint(), NowUs(), std::nullopt};
+  auto run = [&]() -> Result<bool> {  // true: inserted, false: already there
+    auto rows = d.Run(
+        "SELECT member_id, key_id, revoked_at, enrolled_at FROM sensor_keys WHERE sensor_id = $1",
+        {sensor_id});
+    if (!rows) return Fail(rows.error(), "");
+    bool other_active = false;
+    for (const SqlRow& row : *rows) {
+      if (Text(row, 0) != member_id) {
+        return Fail(ErrorCode::kRejected, "sensor " + sensor_id + " is enrolled for member " +
+                                              Text(row, 0) + ", not " + member_id);
+      }
+      const bool revoked = OptInt(row, 2).has_value();
+      if (Text(row, 1) == key_id) {
+        if (revoked) {
+          return Fail(ErrorCode::kRejected, "key " + entry.fingerprint + " of sensor " +
+                                                sensor_id + " was revoked; it stays revoked");
+        }
+        entry.enrolled_at_us = Int(row, 3);
+        return false;
+      }
+      if (!revoked) other_active = true;
+    }
+    if (other_active && !replace) {
+      return Fail(ErrorCode::kRejected, "sensor " + sensor_id +
+                                            " already has an enrolled key; --replace revokes it");
+    }
+    if (other_active) {
+      auto r = d.Run(
+          "UPDATE sensor_keys SET revoked_at = $2 WHERE sensor_id = $1 AND revoked_at IS NULL",
+          {sensor_id, entry.enrolled_at_us});
+      if (!r) return Fail(r.error(), "");
+    }
+    auto r = d.Run(
+        "INSERT INTO sensor_keys (sensor_id, key_id, member_id, public_key, fingerprint, "
+        "enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        {sensor_id, key_id, member_id, ToHex(key.raw()), entry.fingerprint, entry.enrolled_at_us});
+    if (!r) return Fail(r.error(), "");
+    return true;
+  };
+  if (auto r = d.Begin(); !r) return Fail(r.error(), "enroll: ");
+  auto inserted = run();
+  if (!inserted) {
+    (void)d.Rollback();
+    return Fail(inserted.error(), "enroll: ");
+  }
+  if (auto r = d.Commit(); !r) {
+    (void)d.Rollback();
+    return Fail(r.error(), "enroll: ");
+  }
+  if (auto r = impl_->ReloadKeys(); !r) return Fail(r.error(), "enroll: ");
+  return entry;
+}
+
+Result<std::vector<EnrolledKey>> Collector::Keys() {
+  auto rows = impl_->db->Run(
+      "SELECT member_id, sensor_id, key_id, fingerprint, enrolled_at, revoked_at FROM sensor_keys "
+      "ORDER BY member_id, sensor_id, enrolled_at, key_id");
+  if (!rows) return Fail(rows.error(), "keys: ");
+  std::vector<EnrolledKey> keys;
+  for (const SqlRow& row : *rows) {
+    keys.push_back(EnrolledKey{Text(row, 0), Text(row, 1), Text(row, 2), Text(row, 3), Int(row, 4),
+                               OptInt(row, 5)});
+  }
+  return keys;
+}
+
+Result<std::vector<SoftwareRow>> Collector::QuerySoftware(const SoftwareQuery& query) {
+  if (query.product.empty()) return Fail(ErrorCode::kInvalidArgument, "query software: no product");
+  std::string sql =
+      "SELECT member_id, host, port, role, vendor, product, version, cpe23, raw, first_seen, "
+      "last_seen, sensor_id FROM software WHERE LOWER(product) = $1";
+  if (!query.vendor.empty()) sql += " AND LOWER(vendor) = $2";
+  sql += " ORDER BY member_id, host, port, role, vendor";
+  auto rows = query.vendor.empty()
+                  ? impl_->db->Run(sql, {Lower(query.product)})
+                  : impl_->db->Run(sql, {Lower(query.product), Lower(query.vendor)});
+  if (!rows) return Fail(rows.error(), "query software: ");
+  std::vector<SoftwareRow> result;
+  for (const SqlRow& row : *rows) {
+    SoftwareRow s{Text(row, 0), Text(row, 1),  static_cast<int>(Int(row, 2)),
+                  Text(row, 3), Text(row, 4),  Text(row, 5),
+                  Text(row, 6), Text(row, 7),  Text(row, 8),
+                  Int(row, 9),  Int(row, 10), Text(row, 11)};
+    if (!query.version_below.empty()) {
+      if (s.version.empty()) continue;  // an unknown version proves nothing
+      const rules::VersionScheme scheme =
+          rules::GuessScheme(!s.cpe23.empty() ? s.cpe23 : s.vendor + ":" + s.product);
+      if (rules::CompareVersions(s.version, query.version_below, scheme) >= 0) continue;
+    }
+    result.push_back(std::move(s));
+  }
+  return result;
+}
+
+Result<std::vector<HostRow>> Collector::QueryHosts(const std::string& member_id) {
+  Db& d = *impl_->db;
+  auto hosts = d.Run(
+      "SELECT host, mac, vendor, os_vendor, os_product, os_version, first_seen, last_seen "
+      "FROM hosts WHERE member_id = $1",
+      {member_id});
+  if (!hosts) return Fail(hosts.error(), "query hosts: ");
+  std::map<std::string, HostRow> by_host;
+  for (const SqlRow& row : *hosts) {
+    HostRow h;
+    h.member_id = member_id;
+    h.host = Text(row, 0);
+    h.mac = Text(row, 1);
+    h.vendor = Text(row, 2);
+    h.os_vendor = Text(row, 3);
+    h.os_product = Text(row, 4);
+    h.os_version = Text(row, 5);
+    h.first_seen_us = Int(row, 6);
+    h.last_seen_us = Int(row, 7);
+    by_host.emplace(h.host, std::move(h));
+  }
+  auto names = d.Run(
+      "SELECT host, name FROM host_names WHERE member_id = $1 ORDER BY host, first_seen, name",
+      {member_id});
+  if (!names) return Fail(names.error(), "query hosts: ");
+  for (const SqlRow& row : *names) {
+    auto it = by_host.find(Text(row, 0));
+    if (it != by_host.end()) it->second.names.push_back(Text(row, 1));
+  }
+  auto services = d.Run(
+      "SELECT host, port, proto, protocol, exposed, first_seen, last_seen FROM services "
+      "WHERE member_id = $1 ORDER BY host, port, proto",
+      {member_id});
+  if (!services) return Fail(services.error(), "query hosts: ");
+  for (const SqlRow& row : *services) {
+    ServiceRow s{Text(row, 0), static_cast<int>(Int(row, 1)), Text(row, 2), Text(row, 3),
+                 Int(row, 4) != 0, Int(row, 5), Int(row, 6)};
+    HostRow& h = by_host[s.host];
+    if (h.host.empty()) {  // a service of a host that no host line described
+      h.member_id = member_id;
+      h.host = s.host;
+      h.first_seen_us = s.first_seen_us;
+      h.last_seen_us = s.last_seen_us;
+    }
+    h.services.push_back(std::move(s));
+  }
+  std::vector<HostRow> result;
+  result.reserve(by_host.size());
+  for (auto& [host, row] : by_host) result.push_back(std::move(row));
+  return result;
+}
+
+Result<std::vector<GapRow>> Collector::QueryGaps() {
+  auto rows = impl_->db->Run(
+      "SELECT member_id, sensor_id, seq, kind, reason, from_seq, to_seq, dropped_batches, "
+      "received_at, line FROM gaps ORDER BY member_id, sensor_id, seq, line_no");
+  if (!rows) return Fail(rows.error(), "query gaps: ");
+  std::vector<GapRow> result;
+  for (const SqlRow& row : *rows) {
+    result.push_back(GapRow{Text(row, 0), Text(row, 1), static_cast<uint64_t>(Int(row, 2)),
+                            Text(row, 3), Text(row, 4), OptInt(row, 5), OptInt(row, 6),
+                            OptInt(row, 7), Int(row, 8), Text(row, 9)});
+  }
+  return result;
+}
+
+namespace internal {
+void CollectorTestPeer::SetStatementHook(Collector& collector,
+                                         collector_internal::StatementHook hook) {
+  collector.impl_->db->set_statement_hook(std::move(hook));
+}
+}  // namespace internal
+
+}  // namespace uplink

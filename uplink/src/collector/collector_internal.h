@@ -1,0 +1,13 @@
+// White-box access to a Collector for tests (fault injection between store statements).
+#pragma once
+
+#include "collector/db.h"
+#include "uplink/collector/collector.h"
+
+namespace uplink::internal {
+
+struct CollectorTestPeer {
+  static void SetStatementHook(Collector& collector, collector_internal::StatementHook hook);
+};
+
+}  // namespace uplink::internal

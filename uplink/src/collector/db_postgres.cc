@@ -1,0 +1,112 @@
+// The PostgreSQL backend through libpq: parameters sent as text (the server infers their types
+// from the statement), results read as text.
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "c_handles.h"
+#include "collector/db.h"
+
+namespace uplink::collector_internal {
+namespace {
+
+using internal::CPtr;
+using PgConnPtr = CPtr<PGconn, PQfinish>;
+using PgResultPtr = CPtr<PGresult, PQclear>;
+
+// Removes a password from a URI before it goes into an error message.
+std::string Redact(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon) + ":***" + url.substr(at);
+}
+
+// Owns the connection; thread-compatible.
+class PostgresDb : public Db {
+ public:
+  PostgresDb(PgConnPtr conn, std::string url) : conn_(std::move(conn)), url_(Redact(url)) {}
+
+  std::string_view kind() const override { return "postgresql"; }
+
+  rules::Result<> ExecScript(const std::string& sql) override {
+    PgResultPtr res(PQexec(conn_.get(), sql.c_str()));
+    return Check(res.get(), sql);
+  }
+  rules::Result<> Begin() override { return ExecScript("BEGIN"); }
+  rules::Result<> Commit() override { return ExecScript("COMMIT"); }
+  rules::Result<> Rollback() override {
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return {};
+    return ExecScript("ROLLBACK");
+  }
+
+ protected:
+  rules::Result<std::vector<SqlRow>> DoRun(const std::string& sql,
+                                           std::span<const SqlValue> params) override {
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (const auto* v = std::get_if<int64_t>(&params[i])) {
+        texts[i] = std::to_string(*v);
+        values[i] = texts[i].c_str();
+      } else if (const auto* t = std::get_if<std::string>(&params[i])) {
+        values[i] = t->c_str();
+      }
+    }
+    PgResultPtr res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()),
+                                 nullptr, values.data(), nullptr, nullptr, 0));
+    if (auto ok = Check(res.get(), sql); !ok) return rules::Fail(ok.error(), "");
+    std::vector<SqlRow> rows;
+    const int n = PQntuples(res.get());
+    const int columns = PQnfields(res.get());
+    rows.reserve(static_cast<size_t>(n));
+    for (int r = 0; r < n; ++r) {
+      SqlRow row(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(res.get(), r, c) != 0) continue;
+        row[static_cast<size_t>(c)] = std::string(PQgetvalue(res.get(), r, c),
+                                                  static_cast<size_t>(PQgetlength(res.get(), r, c)));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+ private:
+  rules::Result<> Check(const PGresult* res, const std::string& sql) const {
+    const ExecStatusType status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
+    std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get());
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    return rules::Fail(rules::ErrorCode::kStore,
+                       "postgresql " + url_ + ": " + sql.substr(0, 40) + ": " + message);
+  }
+
+  PgConnPtr conn_;
+  std::string url_;
+};
+
+}  // namespace
+
+rules::Result<std::unique_ptr<Db>> OpenPostgresDb(const std::string& url) {
+  PgConnPtr conn(PQconnectdb(url.c_str()));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return rules::Fail(rules::ErrorCode::kStore,
+                       "postgresql " + Redact(url) + ": connect: " + message);
+  }
+  auto db = std::make_unique<PostgresDb>(std::move(conn), url);
+  // Quiet "relation already exists, skipping" notices from CREATE ... IF NOT EXISTS.
+  if (auto r = db->ExecScript("SET client_min_messages TO WARNING"); !r) {
+    return rules::Fail(r.error(), "");
+  }
+  return std::unique_ptr<Db>(std::move(db));
+}
+
+}  // namespace uplink::collector_internal
