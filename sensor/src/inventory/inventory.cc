@@ -1,0 +1,913 @@
+#include "sensor/inventory/inventory.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "inventory/oui.h"
+#include "inventory/sqlite_db.h"
+#include "inventory/text.h"
+#include "rules/version.h"
+
+namespace sensor {
+
+using inventory_internal::Bind;
+using inventory_internal::BindNull;
+using inventory_internal::ColumnInt;
+using inventory_internal::ColumnText;
+using inventory_internal::MacVendors;
+using inventory_internal::SqlitePtr;
+using inventory_internal::StmtPtr;
+using rules::ErrorCode;
+using rules::Fail;
+using rules::Result;
+
+namespace {
+
+constexpr char kSep = '\x1f';  // never in a bounded string (controls are escaped)
+
+// The tables a cache key can name; the first byte of every key.
+enum Table : char {
+  kHosts = 'h',
+  kAddresses = 'a',
+  kNames = 'n',
+  kOs = 'o',
+  kServices = 's',
+  kSoftware = 'w',
+};
+
+const char* TableName(char t) {
+  switch (t) {
+    case kHosts: return "hosts";
+    case kAddresses: return "host_addresses";
+    case kNames: return "host_names";
+    case kOs: return "host_os";
+    case kServices: return "services";
+    case kSoftware: return "software";
+  }
+  return "";
+}
+
+enum TouchState { kHit, kLoaded, kCreated };
+
+// "aa:bb:cc:dd:ee:ff" back to bytes.
+std::optional<rules::Mac> ParseMac(std::string_view s) {
+  rules::Mac mac{};
+  if (s.size() != 17) return std::nullopt;
+  for (size_t i = 0; i < 6; ++i) {
+    unsigned v = 0;
+    for (size_t k = 0; k < 2; ++k) {
+      char c = s[i * 3 + k];
+      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      v = v * 16 + static_cast<unsigned>(d);
+    }
+    mac[i] = static_cast<uint8_t>(v);
+  }
+  return mac;
+}
+
+bool IsUnspecified(const rules::IpAddress& ip) {
+  if (ip == rules::IpAddress()) return true;
+  return ip.is_v4() && (ip.v4() == 0 || ip.v4() == 0xffffffffu);
+}
+
+// Zeek's software_type for a banner kind and role.
+std::string SoftwareType(std::string_view kind, std::string_view role, std::string_view source) {
+  bool server = role != "client";
+  auto has = [&](std::string_view s) { return kind.find(s) != std::string_view::npos; };
+  if (has("ssh")) return server ? "SSH::SERVER" : "SSH::CLIENT";
+  if (has("powered")) return "HTTP::APPSERVER";
+  if (has("http") || has("user_agent")) return server ? "HTTP::SERVER" : "HTTP::BROWSER";
+  if (has("ftp")) return server ? "FTP::SERVER" : "FTP::CLIENT";
+  if (has("smtp")) return server ? "SMTP::MAIL_SERVER" : "SMTP::MAIL_CLIENT";
+  if (has("mysql")) return server ? "MySQL::SERVER" : "MySQL::CLIENT";
+  std::string base(!source.empty() ? source : kind);
+  for (char& c : base) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return base + (server ? "::SERVER" : "::CLIENT");
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+// What the cache knows about one stored row.
+struct CacheEntry {
+  int64_t id = 0;
+  int64_t first = 0;     // first_seen as stored
+  int64_t stored = 0;    // last_seen as stored
+  int64_t latest = 0;    // newest last_seen seen (> stored: pending, written on Flush)
+  int32_t extra = 0;     // services: exposed; host_os: confidence
+  bool dirty = false;
+};
+
+class Inventory::Impl {
+ public:
+  Impl(std::string path, const InventoryConfig& config) : path_(std::move(path)), config_(config) {}
+
+  Result<> Init();
+  void Address(const rules::AddressFact& f);
+  void Name(const rules::NameFact& f);
+  void Os(const rules::OsFact& f);
+  void Service(const rules::ServiceFact& f);
+  void Software(const rules::SoftwareFact& f);
+  Result<> Flush();
+  Result<> Close();
+
+  InventoryStats stats_;
+  std::optional<rules::Error> last_error_;
+
+ private:
+  struct Statements {
+    StmtPtr select, insert, touch;
+  };
+
+  // Bounds a fact string into one of the scratch buffers.
+  const std::string& B(std::string_view in, std::string* buf) {
+    auto r = inventory_internal::BoundString(in, kInventoryMaxStringBytes, buf);
+    stats_.strings_cut += r.cut;
+    stats_.strings_escaped += r.escaped;
+    return *buf;
+  }
+  bool Begin(int64_t ts);
+  void AfterFact(int64_t ts);
+  void Error(rules::Error e);
+  void Error(const char* what) { Error(inventory_internal::DbError(db_.get(), what)); }
+  void ResetCaches();
+  Result<> WriteDirty();
+  Result<> Commit();
+  Result<> LoadOwners();
+  // Finds or creates the row `key` of `table`: binds the key columns with bind_key (parameters
+  // from 1) and, for an insert, the other columns with bind_rest (from after the key columns)
+  // followed by first_seen, last_seen. Updates last_seen as the cache policy says. nullptr on a
+  // store error.
+  // *state: kHit (in the cache), kLoaded (read from the database) or kCreated (inserted).
+  template <class BindKey, class BindRest>
+  CacheEntry* Touch(Table table, const std::string& key, int64_t ts, const BindKey& bind_key,
+                    const BindRest& bind_rest, int* state);
+  bool WriteTouch(Table table, CacheEntry* e, int64_t ts);
+  // The host a HostRef names (see the header); 0 on error.
+  int64_t ResolveHost(const rules::HostRef& ref, int64_t ts, std::string_view source);
+  int64_t TouchHost(const rules::Mac* mac, const rules::IpAddress& ip, int64_t ts);
+  void TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts, std::string_view source);
+  bool FirstInRun(std::string_view key);
+  ZeekLog* Log(std::unique_ptr<ZeekLog>* log, const char* name, std::vector<ZeekField> fields,
+               int64_t ts);
+  void EndRecord(ZeekLog* log);
+
+  std::string path_;
+  InventoryConfig config_;
+  SqlitePtr db_;
+  Statements st_[128];  // by Table character
+  StmtPtr begin_, commit_, rollback_, raise_confidence_, expose_;
+  MacVendors vendors_;
+  std::unordered_map<std::string, CacheEntry> cache_;
+  std::vector<std::pair<Table, CacheEntry*>> dirty_;
+  std::unordered_map<rules::IpAddress, rules::Mac, rules::IpAddressHash> owner_;  // ip -> MAC
+  std::unordered_set<uint64_t> logged_;  // hashes of what the logs have had this run
+  bool in_txn_ = false;
+  bool closed_ = false;
+  int64_t txn_start_ = 0;
+  size_t txn_writes_ = 0;
+  int64_t last_ts_ = 0;
+  std::unique_ptr<ZeekLog> hosts_log_, services_log_, software_log_;
+  std::string key_, s1_, s2_, s3_, s4_, s5_, s6_, s7_, s8_;  // scratch, reused per fact
+};
+
+namespace {
+
+struct TableSql {
+  Table table;
+  const char* select;
+  const char* insert;
+};
+
+// Per table: the lookup by key columns, and the insert (key columns, other columns, first_seen,
+// last_seen). The touch statement is built from the table name.
+const TableSql kTableSql[] = {
+    {kHosts, "SELECT id, first_seen, last_seen, 0 FROM hosts WHERE key_kind = ?1 AND key = ?2",
+     "INSERT INTO hosts(key_kind, key, mac, vendor, mac_random, first_seen, last_seen) "
+     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {kAddresses,
+     "SELECT id, first_seen, last_seen, 0 FROM host_addresses WHERE host_id = ?1 AND ip = ?2",
+     "INSERT INTO host_addresses(host_id, ip, source, first_seen, last_seen) "
+     "VALUES(?1, ?2, ?3, ?4, ?5)"},
+    {kNames,
+     "SELECT id, first_seen, last_seen, 0 FROM host_names WHERE host_id = ?1 AND name = ?2 AND "
+     "kind = ?3 AND source = ?4",
+     "INSERT INTO host_names(host_id, name, kind, source, first_seen, last_seen) "
+     "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+    {kOs,
+     "SELECT id, first_seen, last_seen, confidence FROM host_os WHERE host_id = ?1 AND "
+     "source = ?2 AND vendor = ?3 AND product = ?4 AND version = ?5 AND family = ?6",
+     "INSERT INTO host_os(host_id, source, vendor, product, version, family, confidence, raw, "
+     "first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {kServices,
+     "SELECT id, first_seen, last_seen, exposed FROM services WHERE host_id = ?1 AND ip = ?2 "
+     "AND port = ?3 AND transport = ?4 AND protocol = ?5",
+     "INSERT INTO services(host_id, ip, port, transport, protocol, application, exposed, "
+     "first_exposed_seen, first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {kSoftware,
+     "SELECT id, first_seen, last_seen, 0 FROM software WHERE host_id = ?1 AND port = ?2 AND "
+     "transport = ?3 AND role = ?4 AND kind = ?5 AND vendor = ?6 AND product = ?7 AND "
+     "version = ?8 AND raw = ?9",
+     "INSERT INTO software(host_id, port, transport, role, kind, vendor, product, version, raw, "
+     "ip, name, cpe23, source, first_seen, last_seen) "
+     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+};
+
+void AppendInt(std::string* key, int64_t v) {
+  char buf[sizeof v];
+  std::memcpy(buf, &v, sizeof v);
+  key->append(buf, sizeof buf);
+}
+
+}  // namespace
+
+Result<> Inventory::Impl::Init() {
+  auto db = inventory_internal::OpenDb(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db) return tl::make_unexpected(db.error());
+  db_ = std::move(*db);
+  if (auto ok = inventory_internal::EnsureSchema(db_.get(), path_, true); !ok) return ok;
+  if (auto ok = inventory_internal::Exec(
+          db_.get(), "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864");
+      !ok) {
+    return Fail(ok.error(), path_ + ": ");
+  }
+  for (const auto& t : kTableSql) {
+    Statements& s = st_[static_cast<int>(t.table)];
+    std::string touch = std::string("UPDATE ") + TableName(t.table) +
+                        " SET last_seen = max(last_seen, ?2), first_seen = min(first_seen, ?2)"
+                        " WHERE id = ?1";
+    auto sel = inventory_internal::Prepare(db_.get(), t.select);
+    auto ins = inventory_internal::Prepare(db_.get(), t.insert);
+    auto tch = inventory_internal::Prepare(db_.get(), touch);
+    if (!sel || !ins || !tch) return Fail(inventory_internal::DbError(db_.get(), path_), "");
+    s.select = std::move(*sel);
+    s.insert = std::move(*ins);
+    s.touch = std::move(*tch);
+  }
+  auto b = inventory_internal::Prepare(db_.get(), "BEGIN");
+  auto c = inventory_internal::Prepare(db_.get(), "COMMIT");
+  auto r = inventory_internal::Prepare(db_.get(), "ROLLBACK");
+  auto rc = inventory_internal::Prepare(db_.get(),
+                                        "UPDATE host_os SET confidence = ?2 WHERE id = ?1");
+  auto ex = inventory_internal::Prepare(
+      db_.get(),
+      "UPDATE services SET exposed = 1, first_exposed_seen = "
+      "min(coalesce(first_exposed_seen, ?2), ?2) WHERE id = ?1");
+  if (!b || !c || !r || !rc || !ex) {
+    return Fail(inventory_internal::DbError(db_.get(), path_), "");
+  }
+  begin_ = std::move(*b);
+  commit_ = std::move(*c);
+  rollback_ = std::move(*r);
+  raise_confidence_ = std::move(*rc);
+  expose_ = std::move(*ex);
+  vendors_.Load(config_.oui_dir);
+  return LoadOwners();
+}
+
+Result<> Inventory::Impl::LoadOwners() {
+  owner_.clear();
+  auto stmt = inventory_internal::Prepare(
+      db_.get(),
+      "SELECT a.ip, h.key FROM host_addresses a JOIN hosts h ON h.id = a.host_id "
+      "WHERE h.key_kind = 'mac' ORDER BY a.last_seen, a.id");
+  if (!stmt) return Fail(stmt.error(), path_ + ": ");
+  while (true) {
+    auto row = inventory_internal::Step(db_.get(), stmt->get(), "loading addresses");
+    if (!row) return Fail(row.error(), path_ + ": ");
+    if (!*row) break;
+    auto ip = rules::IpAddress::Parse(ColumnText(stmt->get(), 0));
+    auto mac = ParseMac(ColumnText(stmt->get(), 1));
+    if (ip && mac) owner_[*ip] = *mac;
+  }
+  return {};
+}
+
+void Inventory::Impl::Error(rules::Error e) {
+  ++stats_.store_errors;
+  last_error_ = std::move(e);
+  if (in_txn_) {
+    sqlite3_step(rollback_.get());
+    sqlite3_reset(rollback_.get());
+    in_txn_ = false;
+    // The rolled-back rows may be in the cache: forget everything not known to be stored.
+    ResetCaches();
+  }
+}
+
+void Inventory::Impl::ResetCaches() {
+  cache_.clear();
+  dirty_.clear();
+  ++stats_.cache_resets;
+  if (auto ok = LoadOwners(); !ok) {
+    ++stats_.store_errors;
+    last_error_ = ok.error();
+  }
+}
+
+bool Inventory::Impl::Begin(int64_t ts) {
+  if (in_txn_) return true;
+  if (sqlite3_step(begin_.get()) != SQLITE_DONE) {
+    sqlite3_reset(begin_.get());
+    Error("BEGIN");
+    return false;
+  }
+  sqlite3_reset(begin_.get());
+  in_txn_ = true;
+  txn_start_ = ts;
+  txn_writes_ = 0;
+  return true;
+}
+
+Result<> Inventory::Impl::Commit() {
+  if (!in_txn_) return {};
+  int rc = sqlite3_step(commit_.get());
+  sqlite3_reset(commit_.get());
+  if (rc != SQLITE_DONE) {
+    auto e = inventory_internal::DbError(db_.get(), path_ + ": COMMIT");
+    Error(e);
+    return tl::make_unexpected(e);
+  }
+  in_txn_ = false;
+  ++stats_.commits;
+  return {};
+}
+
+void Inventory::Impl::AfterFact(int64_t ts) {
+  last_ts_ = std::max(last_ts_, ts);
+  if (in_txn_ && (txn_writes_ >= config_.batch_facts || ts - txn_start_ >= config_.batch_interval_us ||
+                  ts < txn_start_)) {
+    (void)Commit();
+  }
+}
+
+bool Inventory::Impl::WriteTouch(Table table, CacheEntry* e, int64_t ts) {
+  if (!Begin(ts)) return false;
+  sqlite3_stmt* s = st_[static_cast<int>(table)].touch.get();
+  Bind(s, 1, e->id);
+  Bind(s, 2, ts);
+  auto done = inventory_internal::Step(db_.get(), s, TableName(table));
+  if (!done) {
+    Error(done.error());
+    return false;
+  }
+  ++txn_writes_;
+  ++stats_.rows_touched;
+  e->first = std::min(e->first, ts);
+  e->stored = std::max(e->stored, ts);
+  e->latest = std::max(e->latest, e->stored);
+  return true;
+}
+
+template <class BindKey, class BindRest>
+CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t ts,
+                                   const BindKey& bind_key, const BindRest& bind_rest,
+                                   int* state) {
+  *state = kHit;
+  auto it = cache_.find(key);
+  if (it != cache_.end()) {
+    CacheEntry* e = &it->second;
+    if (ts < e->first || ts >= e->stored + config_.last_seen_granularity_us) {
+      if (!WriteTouch(table, e, ts)) return nullptr;
+      return e;
+    }
+    ++stats_.cache_hits;
+    if (ts > e->latest) {
+      e->latest = ts;
+      if (!e->dirty) {
+        e->dirty = true;
+        dirty_.emplace_back(table, e);
+      }
+    }
+    return e;
+  }
+  if (cache_.size() >= config_.max_cache_entries) {
+    if (auto ok = WriteDirty(); !ok) return nullptr;
+    cache_.clear();
+    dirty_.clear();
+    ++stats_.cache_resets;
+  }
+  Statements& st = st_[static_cast<int>(table)];
+  sqlite3_stmt* sel = st.select.get();
+  bind_key(sel);
+  auto row = inventory_internal::Step(db_.get(), sel, TableName(table));
+  if (!row) {
+    Error(row.error());
+    return nullptr;
+  }
+  CacheEntry entry;
+  if (*row) {
+    entry.id = ColumnInt(sel, 0);
+    entry.first = ColumnInt(sel, 1);
+    entry.stored = ColumnInt(sel, 2);
+    entry.latest = entry.stored;
+    entry.extra = static_cast<int32_t>(ColumnInt(sel, 3));
+    sqlite3_reset(sel);
+    *state = kLoaded;
+    CacheEntry* e = &cache_.emplace(key, entry).first->second;
+    if ((ts < e->first || ts > e->stored) && !WriteTouch(table, e, ts)) return nullptr;
+    return e;
+  }
+  if (!Begin(ts)) return nullptr;
+  sqlite3_stmt* ins = st.insert.get();
+  int n = bind_key(ins);
+  n = bind_rest(ins, n + 1);
+  Bind(ins, n + 1, ts);
+  Bind(ins, n + 2, ts);
+  auto done = inventory_internal::Step(db_.get(), ins, TableName(table));
+  sqlite3_clear_bindings(ins);
+  if (!done) {
+    Error(done.error());
+    return nullptr;
+  }
+  ++txn_writes_;
+  ++stats_.rows_inserted;
+  entry.id = sqlite3_last_insert_rowid(db_.get());
+  entry.first = entry.stored = entry.latest = ts;
+  *state = kCreated;
+  return &cache_.emplace(key, entry).first->second;
+}
+
+Result<> Inventory::Impl::WriteDirty() {
+  for (auto& [table, e] : dirty_) {
+    e->dirty = false;
+    if (e->latest > e->stored && !WriteTouch(table, e, e->latest)) {
+      dirty_.clear();
+      return tl::make_unexpected(*last_error_);
+    }
+  }
+  dirty_.clear();
+  return {};
+}
+
+bool Inventory::Impl::FirstInRun(std::string_view key) {
+  return logged_.insert(std::hash<std::string_view>()(key)).second;
+}
+
+ZeekLog* Inventory::Impl::Log(std::unique_ptr<ZeekLog>* log, const char* name,
+                              std::vector<ZeekField> fields, int64_t ts) {
+  if (config_.log_dir.empty()) return nullptr;
+  if (!*log) {
+    auto opened = ZeekLog::Open(config_.log_dir, name, std::move(fields), config_.log_format, ts);
+    if (!opened) {
+      ++stats_.store_errors;
+      last_error_ = opened.error();
+      config_.log_dir.clear();  // do not retry for every fact
+      return nullptr;
+    }
+    *log = std::move(*opened);
+  }
+  return log->get();
+}
+
+void Inventory::Impl::EndRecord(ZeekLog* log) {
+  if (auto ok = log->End(); !ok) {
+    ++stats_.store_errors;
+    last_error_ = ok.error();
+  }
+}
+
+int64_t Inventory::Impl::TouchHost(const rules::Mac* mac, const rules::IpAddress& ip,
+                                   int64_t ts) {
+  key_.assign(1, kHosts);
+  if (mac != nullptr) {
+    key_.push_back('m');
+    key_.append(reinterpret_cast<const char*>(mac->data()), mac->size());
+  } else {
+    key_.push_back('i');
+    key_.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
+  }
+  std::string text;  // filled only on a cache miss
+  int state = kHit;
+  CacheEntry* e = Touch(
+      kHosts, key_, ts,
+      [&](sqlite3_stmt* s) {
+        text = mac != nullptr ? rules::MacToString(*mac) : ip.ToString();
+        Bind(s, 1, std::string_view(mac != nullptr ? "mac" : "ip"));
+        Bind(s, 2, text);
+        return 2;
+      },
+      [&](sqlite3_stmt* s, int i) {
+        if (mac != nullptr) {
+          bool random = MacVendors::IsLocallyAdministered(*mac);
+          std::string_view vendor = random ? std::string_view() : vendors_.Lookup(*mac);
+          Bind(s, i, text);
+          if (vendor.empty()) {
+            BindNull(s, i + 1);
+          } else {
+            Bind(s, i + 1, vendor);
+          }
+          Bind(s, i + 2, int64_t{random});
+        } else {
+          BindNull(s, i);
+          BindNull(s, i + 1);
+          Bind(s, i + 2, int64_t{0});
+        }
+        return i + 2;
+      },
+      &state);
+  return e != nullptr ? e->id : 0;
+}
+
+void Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts,
+                                   std::string_view source) {
+  key_.assign(1, kAddresses);
+  AppendInt(&key_, host);
+  key_.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
+  int state = kHit;
+  Touch(
+      kAddresses, key_, ts,
+      [&](sqlite3_stmt* s) {
+        Bind(s, 1, host);
+        Bind(s, 2, ip.ToString());
+        return 2;
+      },
+      [&](sqlite3_stmt* s, int i) {
+        Bind(s, i, B(source, &s8_));
+        return i;
+      },
+      &state);
+  if (state == kHit) return;  // a cache hit: already logged in this run
+  key_.assign("kh");
+  key_.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
+  if (!FirstInRun(key_)) return;
+  if (ZeekLog* log = Log(&hosts_log_, "known_hosts",
+                         {{"ts", ZeekType::kTime}, {"host", ZeekType::kAddr}}, ts)) {
+    log->Begin();
+    log->Time(ts);
+    log->Addr(ip);
+    EndRecord(log);
+  }
+}
+
+int64_t Inventory::Impl::ResolveHost(const rules::HostRef& ref, int64_t ts,
+                                     std::string_view source) {
+  bool has_ip = !IsUnspecified(ref.ip);
+  if (ref.mac && !MacVendors::IsGroup(*ref.mac)) {
+    int64_t host = TouchHost(&*ref.mac, ref.ip, ts);
+    if (host != 0 && has_ip) {
+      auto [it, inserted] = owner_.try_emplace(ref.ip, *ref.mac);
+      if (!inserted) it->second = *ref.mac;
+      TouchAddress(host, ref.ip, ts, source);
+    }
+    return host;
+  }
+  if (!has_ip) return 0;
+  auto it = owner_.find(ref.ip);
+  // An address held by a MAC on this segment belongs to that MAC's host (DHCP re-lease safe:
+  // the owner moves with the latest address fact).
+  int64_t host = TouchHost(it != owner_.end() ? &it->second : nullptr, ref.ip, ts);
+  if (host != 0) TouchAddress(host, ref.ip, ts, source);
+  return host;
+}
+
+void Inventory::Impl::Address(const rules::AddressFact& f) {
+  if (closed_) return;
+  ++stats_.facts;
+  rules::HostRef ref{f.ip, f.mac};
+  ResolveHost(ref, f.origin.ts_us, f.origin.source);
+  AfterFact(f.origin.ts_us);
+}
+
+void Inventory::Impl::Name(const rules::NameFact& f) {
+  if (closed_) return;
+  ++stats_.facts;
+  int64_t ts = f.origin.ts_us;
+  int64_t host = ResolveHost(f.host, ts, f.origin.source);
+  if (host != 0 && !f.name.empty()) {
+    const std::string& name = B(f.name, &s1_);
+    const std::string& kind = B(f.kind, &s2_);
+    const std::string& source = B(f.origin.source, &s3_);
+    key_.assign(1, kNames);
+    AppendInt(&key_, host);
+    key_ += name + kSep + kind + kSep + source;
+    int state = kHit;
+    Touch(
+        kNames, key_, ts,
+        [&](sqlite3_stmt* s) {
+          Bind(s, 1, host);
+          Bind(s, 2, name);
+          Bind(s, 3, kind);
+          Bind(s, 4, source);
+          return 4;
+        },
+        [](sqlite3_stmt*, int i) { return i - 1; }, &state);
+  }
+  AfterFact(ts);
+}
+
+void Inventory::Impl::Os(const rules::OsFact& f) {
+  if (closed_) return;
+  ++stats_.facts;
+  int64_t ts = f.origin.ts_us;
+  int64_t host = ResolveHost(f.host, ts, f.origin.source);
+  if (host != 0) {
+    const std::string& source = B(f.origin.source, &s1_);
+    const std::string& vendor = B(f.vendor, &s2_);
+    const std::string& product = B(f.product, &s3_);
+    const std::string& version = B(f.version, &s4_);
+    const std::string& family = B(f.family, &s5_);
+    int confidence = std::clamp(f.confidence, 0, 100);
+    key_.assign(1, kOs);
+    AppendInt(&key_, host);
+    key_ += source + kSep + vendor + kSep + product + kSep + version + kSep + family;
+    int state = kHit;
+    CacheEntry* e = Touch(
+        kOs, key_, ts,
+        [&](sqlite3_stmt* s) {
+          Bind(s, 1, host);
+          Bind(s, 2, source);
+          Bind(s, 3, vendor);
+          Bind(s, 4, product);
+          Bind(s, 5, version);
+          Bind(s, 6, family);
+          return 6;
+        },
+        [&](sqlite3_stmt* s, int i) {
+          Bind(s, i, int64_t{confidence});
+          Bind(s, i + 1, B(f.origin.raw, &s6_));
+          return i + 1;
+        },
+        &state);
+    if (e != nullptr && state == kCreated) e->extra = confidence;
+    if (e != nullptr && confidence > e->extra && Begin(ts)) {
+      // A more confident report of the same guess raises the row's confidence.
+      Bind(raise_confidence_.get(), 1, e->id);
+      Bind(raise_confidence_.get(), 2, int64_t{confidence});
+      if (auto ok = inventory_internal::Step(db_.get(), raise_confidence_.get(), "host_os"); !ok) {
+        Error(ok.error());
+      } else {
+        e->extra = confidence;
+        ++stats_.rows_touched;
+        ++txn_writes_;
+      }
+    }
+  }
+  AfterFact(ts);
+}
+
+void Inventory::Impl::Service(const rules::ServiceFact& f) {
+  if (closed_) return;
+  ++stats_.facts;
+  int64_t ts = f.origin.ts_us;
+  int64_t host = ResolveHost(f.host, ts, f.origin.source);
+  if (host != 0) {
+    const std::string& protocol = B(f.protocol, &s1_);
+    key_.assign(1, kServices);
+    AppendInt(&key_, host);
+    key_.append(reinterpret_cast<const char*>(f.host.ip.bytes().data()), 16);
+    AppendInt(&key_, f.port);
+    AppendInt(&key_, f.transport);
+    key_ += protocol;
+    int state = kHit;
+    CacheEntry* e = Touch(
+        kServices, key_, ts,
+        [&](sqlite3_stmt* s) {
+          Bind(s, 1, host);
+          Bind(s, 2, f.host.ip.ToString());
+          Bind(s, 3, int64_t{f.port});
+          Bind(s, 4, int64_t{f.transport});
+          Bind(s, 5, protocol);
+          return 5;
+        },
+        [&](sqlite3_stmt* s, int i) {
+          Bind(s, i, B(f.application, &s2_));
+          Bind(s, i + 1, int64_t{f.exposed});
+          if (f.exposed) {
+            Bind(s, i + 2, ts);
+          } else {
+            BindNull(s, i + 2);
+          }
+          return i + 2;
+        },
+        &state);
+    if (e != nullptr && state == kCreated) e->extra = f.exposed;
+    if (e != nullptr && f.exposed && e->extra == 0 && Begin(ts)) {
+      // Once exposed, always exposed.
+      Bind(expose_.get(), 1, e->id);
+      Bind(expose_.get(), 2, ts);
+      if (auto ok = inventory_internal::Step(db_.get(), expose_.get(), "services"); !ok) {
+        Error(ok.error());
+      } else {
+        e->extra = 1;
+        ++stats_.rows_touched;
+        ++txn_writes_;
+      }
+    }
+    if (e != nullptr && state != kHit) {
+      key_[0] = 'k';
+      if (FirstInRun(key_)) {
+        if (ZeekLog* log = Log(&services_log_, "known_services",
+                               {{"ts", ZeekType::kTime},
+                                {"host", ZeekType::kAddr},
+                                {"port_num", ZeekType::kPort},
+                                {"port_proto", ZeekType::kEnum},
+                                {"service", ZeekType::kStringSet}},
+                               ts)) {
+          log->Begin();
+          log->Time(ts);
+          log->Addr(f.host.ip);
+          log->Port(f.port);
+          log->Enum(ZeekProtoName(f.transport));
+          std::vector<std::string> services;
+          if (!protocol.empty()) services.push_back(Upper(protocol));
+          log->StringSet(services);
+          EndRecord(log);
+        }
+      }
+    }
+  }
+  AfterFact(ts);
+}
+
+void Inventory::Impl::Software(const rules::SoftwareFact& f) {
+  if (closed_) return;
+  ++stats_.facts;
+  int64_t ts = f.origin.ts_us;
+  int64_t host = ResolveHost(f.host, ts, f.origin.source);
+  if (host != 0) {
+    const std::string& role = B(f.role, &s1_);
+    const std::string& kind = B(f.kind, &s2_);
+    const std::string& vendor = B(f.vendor, &s3_);
+    const std::string& product = B(f.product, &s4_);
+    const std::string& version = B(f.version, &s5_);
+    const std::string& raw = B(f.origin.raw, &s6_);
+    key_.assign(1, kSoftware);
+    AppendInt(&key_, host);
+    AppendInt(&key_, f.port);
+    AppendInt(&key_, f.transport);
+    key_ += role + kSep + kind + kSep + vendor + kSep + product + kSep + version + kSep + raw;
+    int state = kHit;
+    std::optional<rules::SoftwareDescription> parsed;
+    auto describe = [&]() -> const rules::SoftwareDescription& {
+      if (!parsed) {
+        std::string_view text = raw;
+        // "SSH-2.0-OpenSSH_9.2p1 ..." -> "OpenSSH_9.2p1 ..." as Zeek's SSH analyser passes it.
+        if (text.rfind("SSH-", 0) == 0) {
+          size_t dash = text.find('-', 4);
+          if (dash != std::string_view::npos) text.remove_prefix(dash + 1);
+        }
+        if (text.empty()) {
+          // No banner: Zeek's fields from the normalised product and version.
+          parsed = rules::SoftwareDescription{
+              product, {}, version.empty() ? product : product + "/" + version};
+          if (!version.empty()) parsed->version = rules::ParseSoftware("x/" + version).version;
+        } else {
+          parsed = rules::ParseSoftware(text);
+        }
+      }
+      return *parsed;
+    };
+    CacheEntry* e = Touch(
+        kSoftware, key_, ts,
+        [&](sqlite3_stmt* s) {
+          Bind(s, 1, host);
+          Bind(s, 2, int64_t{f.port});
+          Bind(s, 3, int64_t{f.transport});
+          Bind(s, 4, role);
+          Bind(s, 5, kind);
+          Bind(s, 6, vendor);
+          Bind(s, 7, product);
+          Bind(s, 8, version);
+          Bind(s, 9, raw);
+          return 9;
+        },
+        [&](sqlite3_stmt* s, int i) {
+          Bind(s, i, f.host.ip.ToString());
+          // The name that ties versions of one product together (the changes view).
+          std::string name = product.empty() ? describe().name : product;
+          std::string bounded;
+          inventory_internal::BoundString(name, kInventoryMaxStringBytes, &bounded);
+          Bind(s, i + 1, bounded);
+          Bind(s, i + 2, B(f.cpe23, &s7_));
+          Bind(s, i + 3, B(f.origin.source, &s8_));
+          return i + 3;
+        },
+        &state);
+    if (e != nullptr && state != kHit) {
+      key_[0] = 'K';
+      if (FirstInRun(key_)) {
+        if (ZeekLog* log = Log(&software_log_, "software",
+                               {{"ts", ZeekType::kTime},
+                                {"host", ZeekType::kAddr},
+                                {"host_p", ZeekType::kPort},
+                                {"software_type", ZeekType::kEnum},
+                                {"name", ZeekType::kString},
+                                {"version.major", ZeekType::kCount},
+                                {"version.minor", ZeekType::kCount},
+                                {"version.minor2", ZeekType::kCount},
+                                {"version.minor3", ZeekType::kCount},
+                                {"version.addl", ZeekType::kString},
+                                {"unparsed_version", ZeekType::kString},
+                                {"cpe", ZeekType::kString}},
+                               ts)) {
+          const rules::SoftwareDescription& d = describe();
+          log->Begin();
+          log->Time(ts);
+          log->Addr(f.host.ip);
+          if (f.port != 0 && role != "client") {
+            log->Port(f.port);
+          } else {
+            log->Unset();
+          }
+          log->Enum(SoftwareType(kind, role, f.origin.source));
+          log->String(d.name);
+          for (const auto* n : {&d.version.major, &d.version.minor, &d.version.minor2,
+                                &d.version.minor3}) {
+            if (*n) {
+              log->Count(**n);
+            } else {
+              log->Unset();
+            }
+          }
+          if (d.version.addl) {
+            log->String(*d.version.addl);
+          } else {
+            log->Unset();
+          }
+          log->String(d.unparsed_version);
+          if (f.cpe23.empty()) {
+            log->Unset();
+          } else {
+            log->String(f.cpe23);
+          }
+          EndRecord(log);
+        }
+      }
+    }
+  }
+  AfterFact(ts);
+}
+
+Result<> Inventory::Impl::Flush() {
+  if (closed_) return {};
+  if (!dirty_.empty()) {
+    if (auto ok = WriteDirty(); !ok) return ok;
+  }
+  if (auto ok = Commit(); !ok) return ok;
+  for (auto* log : {hosts_log_.get(), services_log_.get(), software_log_.get()}) {
+    if (log == nullptr) continue;
+    if (auto ok = log->Flush(); !ok) {
+      ++stats_.store_errors;
+      last_error_ = ok.error();
+      return ok;
+    }
+  }
+  return {};
+}
+
+Result<> Inventory::Impl::Close() {
+  if (closed_) return {};
+  Result<> result = Flush();
+  for (auto* log : {&hosts_log_, &services_log_, &software_log_}) {
+    if (!*log) continue;
+    if (auto ok = (*log)->Close(last_ts_); !ok && result) result = ok;
+    log->reset();
+  }
+  closed_ = true;
+  cache_.clear();
+  for (auto& s : st_) s = Statements{};
+  for (auto* stmt : {&begin_, &commit_, &rollback_, &raise_confidence_, &expose_}) stmt->reset();
+  // Checkpoint so that the file alone holds everything (the -wal file is then removed).
+  db_.reset();
+  return result;
+}
+
+Inventory::Inventory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Inventory::~Inventory() {
+  if (impl_) (void)impl_->Close();
+}
+
+Result<std::unique_ptr<Inventory>> Inventory::Open(const std::string& path,
+                                                   const InventoryConfig& config) {
+  auto impl = std::make_unique<Impl>(path, config);
+  if (auto ok = impl->Init(); !ok) return tl::make_unexpected(ok.error());
+  return std::unique_ptr<Inventory>(new Inventory(std::move(impl)));
+}
+
+void Inventory::OnAddress(const rules::AddressFact& fact) { impl_->Address(fact); }
+void Inventory::OnName(const rules::NameFact& fact) { impl_->Name(fact); }
+void Inventory::OnOs(const rules::OsFact& fact) { impl_->Os(fact); }
+void Inventory::OnService(const rules::ServiceFact& fact) { impl_->Service(fact); }
+void Inventory::OnSoftware(const rules::SoftwareFact& fact) { impl_->Software(fact); }
+Result<> Inventory::Flush() { return impl_->Flush(); }
+Result<> Inventory::Close() { return impl_->Close(); }
+InventoryStats Inventory::stats() const { return impl_->stats_; }
+std::optional<rules::Error> Inventory::last_error() const { return impl_->last_error_; }
+
+}  // namespace sensor
