@@ -139,7 +139,7 @@ Result<Networks> Loader::LoadNetworks(const YamlNode& node) {
 
 Result<> Loader::LoadDocument(const YamlNode& root, const FileContext& ctx) {
   if (root.kind() == YamlNode::Kind::kNull) {
-    return tl::make_unexpected(root.ErrorAt("empty rule file"));
+    return tl::make_unexpected(Error{ErrorCode::kConfig, ctx.path + ":1:1: empty rule file"});
   }
   if (root.is_sequence()) {
     impl_->file_networks.emplace_back();
