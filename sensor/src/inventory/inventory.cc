@@ -443,14 +443,16 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
 }
 
 Result<> Inventory::Impl::WriteDirty() {
-  for (auto& [table, e] : dirty_) {
+  // A failed write rolls back and drops the cache (and dirty_): iterate over our own list and
+  // stop at the first failure, before touching an entry that is gone.
+  std::vector<std::pair<Table, CacheEntry*>> dirty;
+  dirty.swap(dirty_);
+  for (auto& [table, e] : dirty) {
     e->dirty = false;
     if (e->latest > e->stored && !WriteTouch(table, e, e->latest)) {
-      dirty_.clear();
       return tl::make_unexpected(*last_error_);
     }
   }
-  dirty_.clear();
   return {};
 }
 

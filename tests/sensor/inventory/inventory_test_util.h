@@ -3,10 +3,12 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +43,19 @@ inline std::string ReadFile(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Compares with tests/data/inventory/golden/<name>, or rewrites it when UPDATE_GOLDEN=1.
+inline void ExpectGolden(const std::string& actual, const std::string& name) {
+  fs::path golden = fs::path(TEST_DATA_DIR) / "inventory" / "golden" / name;
+  const char* update = std::getenv("UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    fs::create_directories(golden.parent_path());
+    std::ofstream(golden, std::ios::binary) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with UPDATE_GOLDEN=1";
+  EXPECT_EQ(actual, ReadFile(golden)) << "differs from " << golden;
 }
 
 // All rows of a query, columns joined by '|', NULL as "NULL".

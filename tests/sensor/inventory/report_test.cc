@@ -70,18 +70,6 @@ std::string RunCli(const utkikk_cli::Args& args, int* code) {
   return testing::internal::GetCapturedStdout();
 }
 
-void ExpectGolden(const std::string& actual, const std::string& name) {
-  fs::path golden = fs::path(TEST_DATA_DIR) / "inventory" / "golden" / name;
-  const char* update = std::getenv("UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    fs::create_directories(golden.parent_path());
-    std::ofstream(golden, std::ios::binary) << actual;
-    return;
-  }
-  ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, ReadFile(golden)) << "differs from " << golden;
-}
-
 class InventoryCliTest : public testing::Test {
  protected:
   void SetUp() override {
