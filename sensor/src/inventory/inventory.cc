@@ -328,7 +328,7 @@ bool Inventory::Impl::Begin(int64_t ts) {
   }
   sqlite3_reset(begin_.get());
   in_txn_ = true;
-  txn_start_ = ts;
+  txn_start_ = std::max(last_ts_, ts);
   txn_writes_ = 0;
   return true;
 }
@@ -348,9 +348,11 @@ Result<> Inventory::Impl::Commit() {
 }
 
 void Inventory::Impl::AfterFact(int64_t ts) {
+  // Packet time only moves forward here: a late fact (a flow's end reported with an earlier
+  // time) neither commits early nor holds the batch open.
   last_ts_ = std::max(last_ts_, ts);
-  if (in_txn_ && (txn_writes_ >= config_.batch_facts || ts - txn_start_ >= config_.batch_interval_us ||
-                  ts < txn_start_)) {
+  if (in_txn_ && (txn_writes_ >= config_.batch_facts ||
+                  last_ts_ - txn_start_ >= config_.batch_interval_us)) {
     (void)Commit();
   }
 }

@@ -159,6 +159,32 @@ TEST(InventoryTest, SecondRunChangesOnlyLastSeen) {
   EXPECT_EQ(Rows(db, "SELECT count(*) FROM changes"), std::vector<std::string>{"0"});
 }
 
+// A tiny cache is dropped again and again: the rows and the logs must not change.
+TEST(InventoryTest, TinyCacheGivesTheSameResult) {
+  fs::path dir = ScratchDir();
+  InventoryConfig config = TestConfig(dir, true);
+  config.max_cache_entries = 3;
+  config.batch_facts = 2;
+  auto inv = OpenOrDie(dir / "inv.db", config);
+  ASSERT_NE(inv, nullptr);
+  FeedCapture(*inv, 0);
+  ASSERT_TRUE(inv->Close());
+  EXPECT_GT(inv->stats().cache_resets, 3u);
+  EXPECT_GT(inv->stats().commits, 3u);
+  EXPECT_EQ(inv->stats().store_errors, 0u);
+
+  fs::path ref_dir = dir / "ref";
+  fs::create_directories(ref_dir);
+  auto ref = OpenOrDie(ref_dir / "inv.db", TestConfig(ref_dir, true));
+  ASSERT_NE(ref, nullptr);
+  FeedCapture(*ref, 0);
+  ASSERT_TRUE(ref->Close());
+  EXPECT_EQ(DumpWithout(dir / "inv.db", true), DumpWithout(ref_dir / "inv.db", true));
+  for (const char* name : {"known_hosts.log", "known_services.log", "software.log"}) {
+    EXPECT_EQ(ReadFile(dir / "logs" / name), ReadFile(ref_dir / "logs" / name)) << name;
+  }
+}
+
 TEST(InventoryTest, VersionChangeIsRecordedNotOverwritten) {
   fs::path dir = ScratchDir();
   fs::path db = dir / "inv.db";
