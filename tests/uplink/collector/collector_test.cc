@@ -622,3 +622,122 @@ TEST(CollectorCommandTest, EnrollIngestQuery) {
 
 }  // namespace
 }  // namespace uplink
+
+namespace uplink {
+namespace {
+
+// Summary lines for `count` hosts of one envelope: a host, two services and two software lines
+// each, with names and versions that vary as a real inventory's do.
+std::string InventoryLines(uint64_t seq, size_t count) {
+  static const char* const kProducts[][3] = {
+      {"OpenBSD", "OpenSSH", "9.2p1"},   {"Microsoft", "IIS", "10.0"},
+      {"Apache", "httpd", "2.4.57"},     {"Ivanti", "EPMM", "11.10.0.2"},
+      {"nginx", "nginx", "1.22.1"},      {"Fortinet", "FortiOS", "7.2.5"}};
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t n = seq * 100003 + i;
+    const std::string host = "10." + std::to_string((n >> 16) & 255) + "." +
+                             std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255);
+    const auto* p = kProducts[n % 6];
+    out += R"({"type":"host","host":")" + host + R"(","mac":"00:50:56:)" +
+           std::to_string(10 + n % 89) + ":" + std::to_string(10 + (n / 89) % 89) + ":" +
+           std::to_string(10 + (n / 7921) % 89) + R"(","vendor":"VMware","names":["ws-)" +
+           std::to_string(n) + R"(.kommune.local"],"os":{"vendor":"Microsoft","product":"Windows 11","version":"10.0.22631"}})" +
+           "\n";
+    out += R"({"type":"service","host":")" + host + R"(","port":443,"proto":"tcp","protocol":"ssl","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})" "\n";
+    out += R"({"type":"service","host":")" + host + R"(","port":22,"proto":"tcp","protocol":"ssh","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})" "\n";
+    out += R"({"type":"software","host":")" + host + R"(","port":443,"role":"server","vendor":")" +
+           p[0] + R"(","product":")" + p[1] + R"(","version":")" + p[2] + R"(","cpe23":"","raw":")" +
+           p[1] + "/" + p[2] + R"("})" + "\n";
+    out += R"({"type":"software","host":")" + host +
+           R"(","port":0,"role":"client","vendor":"Mozilla","product":"Firefox","version":"12)" +
+           std::to_string(n % 10) + R"(.0","cpe23":"","raw":"Mozilla/5.0"})" + "\n";
+  }
+  return out;
+}
+
+std::string FlowLines(uint64_t seq, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t n = seq * 7919 + i;
+    out += R"({"type":"flow_aggregate","host":"10.1.)" + std::to_string((n >> 8) & 255) + "." +
+           std::to_string(n & 255) + R"(","service":"ssl","flows":)" + std::to_string(n % 977) +
+           R"(,"bytes_in":)" + std::to_string(n * 31 % 100000) + R"(,"bytes_out":)" +
+           std::to_string(n * 17 % 1000000) + R"(,"external_peers":)" + std::to_string(n % 13) +
+           "}\n";
+  }
+  return out;
+}
+
+// Grows the line count until the sealed envelope reaches `target` bytes, then seals `n`
+// envelopes with sequences first_seq, first_seq + 1, ...
+std::vector<std::vector<uint8_t>> SealBatch(const SigningKey& key, PayloadType type,
+                                            uint64_t first_seq, size_t n, size_t target,
+                                            bool raw_target,
+                                            std::string (*make)(uint64_t, size_t),
+                                            double* ratio) {
+  size_t lines = 16;
+  for (int round = 0; round < 8; ++round) {
+    const std::string probe = make(first_seq, lines);
+    const size_t size = raw_target ? probe.size() : Seal(Fields(1, type), probe, key).size();
+    if (size >= target) break;
+    lines = lines * target / std::max<size_t>(size, 1) + 1;
+  }
+  std::vector<std::vector<uint8_t>> out;
+  size_t raw = 0;
+  size_t sealed = 0;
+  for (uint64_t seq = first_seq; seq < first_seq + n; ++seq) {
+    const std::string text = make(seq, lines);
+    out.push_back(Seal(Fields(seq, type), text, key));
+    raw += text.size();
+    sealed += out.back().size();
+  }
+  *ratio = static_cast<double>(raw) / static_cast<double>(sealed);
+  return out;
+}
+
+// A timed run, not an assertion: build/tests/uplink_collector_tests
+// --gtest_also_run_disabled_tests --gtest_filter='*Throughput*' (under with_postgres.sh for PG).
+TEST_P(CollectorTest, DISABLED_Throughput) {
+  EnrollDefault();
+  const size_t n = 40;
+  struct Case {
+    const char* name;
+    PayloadType type;
+    bool raw_target;  // 64 KiB of JSON lines, else 64 KiB sealed
+    std::string (*make)(uint64_t, size_t);
+  };
+  const Case cases[] = {
+      {"inventory 64 KiB raw", PayloadType::kInventory, true, InventoryLines},
+      {"flows 64 KiB raw", PayloadType::kFlows, true, FlowLines},
+      {"inventory 64 KiB sealed", PayloadType::kInventory, false, InventoryLines},
+      {"flows 64 KiB sealed", PayloadType::kFlows, false, FlowLines},
+  };
+  uint64_t first_seq = 1;
+  for (const Case& c : cases) {
+    double ratio = 0;
+    const auto batch = SealBatch(key_, c.type, first_seq, n, 64 << 10, c.raw_target, c.make, &ratio);
+    first_seq += n;
+    SingleKeyLookup lookup(key_.verify_key());
+    auto start = std::chrono::steady_clock::now();
+    for (const auto& e : batch) ASSERT_TRUE(OpenEnvelope(e, lookup, OpenLimits{}));
+    const double verify_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    start = std::chrono::steady_clock::now();
+    for (const auto& e : batch) {
+      const IngestOutcome out = collector_->Ingest(e);
+      ASSERT_TRUE(out.ack && !out.duplicate) << out.reason << " " << out.message;
+    }
+    const double store_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%s, %s: %zu envelopes of %zu bytes (compression ratio %.1f): verify only "
+                "%.0f/s, verify+store %.0f/s (%.1f MB/s raw)\n",
+                GetParam().c_str(), c.name, batch.size(), batch.front().size(), ratio,
+                static_cast<double>(n) / verify_s, static_cast<double>(n) / store_s,
+                ratio * static_cast<double>(batch.front().size()) * static_cast<double>(n) /
+                    store_s / 1e6);
+  }
+}
+
+}  // namespace
+}  // namespace uplink

@@ -4,7 +4,7 @@
 
 namespace uplink::collector_internal {
 
-rules::Result<std::vector<SqlRow>> Db::Run(const std::string& sql,
+rules::Result<std::vector<SqlRow>> Db::Run(std::string_view sql,
                                            std::initializer_list<SqlValue> params) {
   auto rows = DoRun(sql, std::span<const SqlValue>(params.begin(), params.size()));
   if (!rows) return rows;

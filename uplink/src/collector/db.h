@@ -36,12 +36,12 @@ class Db {
   virtual rules::Result<> Rollback() = 0;
 
   // One statement with parameters; the rows it returns (none for INSERT/UPDATE).
-  rules::Result<std::vector<SqlRow>> Run(const std::string& sql,
+  rules::Result<std::vector<SqlRow>> Run(std::string_view sql,
                                          std::initializer_list<SqlValue> params = {});
   void set_statement_hook(StatementHook hook) { hook_ = std::move(hook); }
 
  protected:
-  virtual rules::Result<std::vector<SqlRow>> DoRun(const std::string& sql,
+  virtual rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql,
                                                    std::span<const SqlValue> params) = 0;
 
  private:

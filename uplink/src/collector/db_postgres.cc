@@ -44,8 +44,9 @@ class PostgresDb : public Db {
   }
 
  protected:
-  rules::Result<std::vector<SqlRow>> DoRun(const std::string& sql,
+  rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql_view,
                                            std::span<const SqlValue> params) override {
+    const std::string sql(sql_view);
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {

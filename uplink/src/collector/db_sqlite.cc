@@ -43,7 +43,7 @@ class SqliteDb : public Db {
   }
 
  protected:
-  rules::Result<std::vector<SqlRow>> DoRun(const std::string& sql,
+  rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql,
                                            std::span<const SqlValue> params) override {
     auto stmt = Prepare(sql);
     if (!stmt) return rules::Fail(stmt.error(), "");
@@ -69,7 +69,7 @@ class SqliteDb : public Db {
       const int rc = sqlite3_step(s);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) {
-        auto failure = Failure(sql.substr(0, 40));
+        auto failure = Failure(std::string(sql.substr(0, 40)));
         sqlite3_reset(s);
         return failure;
       }
@@ -88,17 +88,17 @@ class SqliteDb : public Db {
   }
 
  private:
-  rules::Result<sqlite3_stmt*> Prepare(const std::string& sql) {
+  rules::Result<sqlite3_stmt*> Prepare(std::string_view sql) {
     auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second.get();
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+    if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
                            SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
       return Failure("prepare");
     }
     StmtPtr stmt(raw);
     sqlite3_stmt* result = stmt.get();
-    statements_.emplace(sql, std::move(stmt));
+    statements_.emplace(std::string(sql), std::move(stmt));
     return result;
   }
 
