@@ -17,7 +17,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "rules/fingerprint.h"
 #include "sensor/config.h"
+#include "sensor/extract/extractor_set.h"
+#include "sensor/inventory/inventory.h"
 #include "sensor/pipeline/pipeline.h"
 
 namespace {
@@ -143,6 +146,34 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", error.c_str());
     return 1;
   }
+  // The inventory: fingerprints, the SQLite store, and the extractors that feed it.
+  std::unique_ptr<rules::FingerprintDb> fingerprints;
+  std::unique_ptr<sensor::Inventory> inventory;
+  std::unique_ptr<sensor::ExtractorSet> extractors;
+  if (config->inventory.enabled) {
+    std::string fp_dir = config->inventory.fingerprints.empty() ? std::string(UTKIKK_FINGERPRINT_DIR)
+                                                                : config->inventory.fingerprints;
+    auto db = rules::LoadFingerprintDb(fp_dir);
+    if (!db) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", db.error().message.c_str());
+      return 1;
+    }
+    fingerprints = std::make_unique<rules::FingerprintDb>(std::move(*db));
+    sensor::InventoryConfig inventory_config;
+    inventory_config.log_dir = config->logs.directory;
+    inventory_config.log_format = config->logs.format == sensor::LogFormat::kTsv
+                                      ? sensor::ZeekLogFormat::kTsv
+                                      : sensor::ZeekLogFormat::kJson;
+    auto opened = sensor::Inventory::Open(config->inventory.database, inventory_config);
+    if (!opened) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", opened.error().message.c_str());
+      return 1;
+    }
+    inventory = std::move(*opened);
+    extractors = std::make_unique<sensor::ExtractorSet>(sensor::ExtractConfig{}, fingerprints.get(),
+                                                        *inventory, config->local_nets);
+  }
+
   auto classifier = sensor::MakeNdpiClassifier(sensor::ClassifierConfig{});
   if (!classifier) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", classifier.error().message.c_str());
@@ -156,7 +187,7 @@ int Run(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink));
+  sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink), extractors.get());
   log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
   std::function<void(const sensor::PacketSource&, uint64_t)> progress;
   bool tty = isatty(STDERR_FILENO) == 1;
@@ -171,11 +202,18 @@ int Run(int argc, char** argv) {
   log->info("{} packets, {} flows, {} anomalies, {} dropped by the capture", stats.pkts_proc,
             stats.tcp_conns + stats.udp_conns + stats.icmp_conns, stats.weirds,
             stats.pkts_dropped + stats.pkts_if_dropped);
+  int status = 0;
   if (!done) {
     log->error("{}", done.error().message);
-    return 1;
+    status = 1;
   }
-  return 0;
+  if (inventory) {
+    if (auto closed = inventory->Close(); !closed) {
+      log->error("inventory: {}", closed.error().message);
+      status = 1;
+    }
+  }
+  return status;
 }
 
 }  // namespace

@@ -126,6 +126,30 @@ Result<> ReadLogs(const YamlNode& node, LogConfig* l) {
   return r.Finish();
 }
 
+Result<> ReadInventory(const YamlNode& node, InventorySettings* c) {
+  MappingReader r(node);
+  r.Optional("enabled", [c](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    c->enabled = *b;
+    return {};
+  });
+  r.Optional("database", [c](const YamlNode& v) -> Result<> {
+    auto s = v.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    if (s->empty()) return tl::make_unexpected(v.ErrorAt("database must not be empty"));
+    c->database = *s;
+    return {};
+  });
+  r.Optional("fingerprints", [c](const YamlNode& v) -> Result<> {
+    auto s = v.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    c->fingerprints = *s;
+    return {};
+  });
+  return r.Finish();
+}
+
 Result<> ReadId(const YamlNode& v, std::string* out) {
   auto s = v.AsString();
   if (!s) return tl::make_unexpected(s.error());
@@ -169,6 +193,8 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
   r.Optional("capture", [&](const YamlNode& v) { return ReadCapture(v, &config.capture); });
   r.Optional("flows", [&](const YamlNode& v) { return ReadFlows(v, &config.flows); });
   r.Optional("logs", [&](const YamlNode& v) { return ReadLogs(v, &config.logs); });
+  r.Optional("inventory",
+             [&](const YamlNode& v) { return ReadInventory(v, &config.inventory); });
   r.Optional("user", [&](const YamlNode& v) -> Result<> {
     auto s = v.AsString();
     if (!s) return tl::make_unexpected(s.error());

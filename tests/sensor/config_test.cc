@@ -20,6 +20,9 @@ flows:
 logs:
   directory: /tmp/x
   format: tsv
+inventory:
+  database: /tmp/inv.db
+  enabled: false
 )",
                                   "utkikk.yaml");
   ASSERT_TRUE(config) << config.error().message;
@@ -37,6 +40,8 @@ logs:
   EXPECT_EQ(config->flows.max_flows, 200000u);
   EXPECT_EQ(config->logs.directory, "/tmp/x");
   EXPECT_EQ(config->logs.format, LogFormat::kTsv);
+  EXPECT_EQ(config->inventory.database, "/tmp/inv.db");
+  EXPECT_FALSE(config->inventory.enabled);
 }
 
 TEST(SensorConfigTest, DefaultsLocalNetsToPrivateRanges) {
@@ -65,8 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         BadCase{"capture: {}\n", "utkikk.yaml:1:1: missing required key 'member_id'"},
         BadCase{"member_id: m\nmembr: x\n",
-                "utkikk.yaml:2:1: unknown key 'membr' (known here: capture, flows, local_nets, "
-                "logs, member_id, sensor_id, user)"},
+                "utkikk.yaml:2:1: unknown key 'membr' (known here: capture, flows, inventory, "
+                "local_nets, logs, member_id, sensor_id, user)"},
         BadCase{"member_id: m\ncapture:\n  snaplen: 10\n",
                 "utkikk.yaml:3:12: value 10 is out of range [64, 262144]"},
         BadCase{"member_id: m\nlocal_nets: [10.0.0.0/33]\n",

@@ -11,6 +11,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: utkikk COMMAND [ARGS]\n"
     "commands:\n"
+    "  inventory [--db PATH] [--format table|json|csv] [--exposed] [--host IP] [--changes]\n"
+    "                                   hosts, services, OS and software the sensor found\n"
+    "  rules check FILE...              validate rule files and explain each rule\n"
     "  identify --kind KIND [--jsonl]   name vendor/product/version of banners read from stdin\n"
     "  logs parse [--jsonl]             parse syslog messages read from stdin into JSON\n"
     "  flows [--log-dir DIR] [--host IP] [--format table|json]\n"
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
     if (command == "identify") return utkikk_cli::RunIdentify(args);
     if (command == "logs") return utkikk_cli::RunLogs(args);
     if (command == "flows") return utkikk_cli::RunFlows(args);
+    if (command == "inventory") return utkikk_cli::RunInventory(args);
+    if (command == "rules") return utkikk_cli::RunRules(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "utkikk %s: %s\n", command.c_str(), e.what());
     return 1;

@@ -24,6 +24,13 @@ struct LogConfig {
   uint32_t weirds_per_interval = 10;  // weird.log lines per name and stats interval (sampling)
 };
 
+// The `inventory:` section: what the sensor learns about hosts, services and software.
+struct InventorySettings {
+  bool enabled = true;
+  std::string database = "/var/lib/utkikk/inventory.db";
+  std::string fingerprints;  // fingerprint database folder; "" = the one shipped with the build
+};
+
 struct SensorConfig {
   std::string source;      // the file it came from ("" for built-in defaults)
   std::string member_id;   // the municipality, as the CSIRT knows it, e.g. "kommune-0301"
@@ -32,6 +39,7 @@ struct SensorConfig {
   std::vector<rules::Cidr> local_nets;  // internal networks; default: RFC 1918, RFC 4193, ...
   FlowTableConfig flows;
   LogConfig logs;
+  InventorySettings inventory;
   std::string user = "utkikk";  // unprivileged user to run as after opening the capture
 };
 

@@ -47,10 +47,12 @@ uint64_t ResidentBytes() {
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-Pipeline::Pipeline(const SensorConfig& config, ClassifierPtr classifier, PipelineSinkPtr sink)
+Pipeline::Pipeline(const SensorConfig& config, ClassifierPtr classifier, PipelineSinkPtr sink,
+                   ExtractorSet* extractors)
     : config_(config),
       classifier_(std::move(classifier)),
       sink_(std::move(sink)),
+      extractors_(extractors),
       flows_(config.flows,
              [this](FlowRecord& flow, FlowEndReason reason) { HandleFlowEnd(flow, reason); }) {
   for (const auto& net : config.local_nets) {
@@ -89,6 +91,9 @@ void Pipeline::HandleFlowEnd(FlowRecord& flow, FlowEndReason reason) {
     if (classifier_ && !flow.classification.done) {
       classifier_->Finish(flow);
     }
+    if (extractors_ != nullptr) {
+      extractors_->OnFlowEnd(flow);  // after the final label: its ServiceFact names the protocol
+    }
     if (ProtoClass c = ClassOf(flow.key.proto); c != kOther) {
       --active_[c];
     }
@@ -121,6 +126,9 @@ void Pipeline::OnPacket(const PacketView& frame) {
     weirds_.Add(packet_.weird);
   }
   if (!usable) {
+    if (extractors_ != nullptr && packet_.is_arp) {
+      extractors_->OnNonIp(packet_, frame.bytes);
+    }
     if (packet_.weird != Weird::kNone) {
       ReportWeird(now_us_, packet_.weird, packet_, nullptr);
     }
@@ -143,6 +151,9 @@ void Pipeline::OnPacket(const PacketView& frame) {
   }
   if (classifier_ && !flow.classification.done) {
     classifier_->Inspect(flow, packet_, from_orig);
+  }
+  if (extractors_ != nullptr) {
+    extractors_->OnPacket(flow, packet_, from_orig);
   }
   MaybeWriteStats(now_us_);
 }

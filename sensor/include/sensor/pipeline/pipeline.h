@@ -18,6 +18,7 @@
 #include "sensor/config.h"
 #include "sensor/decode/decoder.h"
 #include "sensor/dpi/classifier.h"
+#include "sensor/extract/extractor_set.h"
 #include "sensor/flow/flow_table.h"
 
 namespace sensor {
@@ -67,7 +68,9 @@ rules::Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat
 
 class Pipeline {
  public:
-  Pipeline(const SensorConfig& config, ClassifierPtr classifier, PipelineSinkPtr sink);
+  // `extractors` (may be null: no inventory) is borrowed and must outlive the pipeline.
+  Pipeline(const SensorConfig& config, ClassifierPtr classifier, PipelineSinkPtr sink,
+           ExtractorSet* extractors = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -97,6 +100,7 @@ class Pipeline {
   Decoder decoder_;
   ClassifierPtr classifier_;
   PipelineSinkPtr sink_;
+  ExtractorSet* extractors_;
   FlowTable flows_;
   DecodedPacket packet_;
   CaptureStats capture_stats_;
