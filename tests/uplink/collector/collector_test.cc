@@ -21,6 +21,7 @@
 #include "collector/collector_internal.h"
 #include "collector/db.h"
 #include "envelope_internal.h"
+#include "uplink/collector/key_rotation.h"
 #include "uplink/collector/query_format.h"
 #include "uplink/envelope.h"
 
@@ -489,6 +490,40 @@ TEST_P(CollectorTest, EnrollmentByAnotherProcessIsSeenWithoutRestart) {
     if (!out.ack) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(out.ack) << out.reason;
+}
+
+TEST_P(CollectorTest, KeyRotationSignedWithBothKeys) {
+  EnrollDefault();
+  const SigningKey next = KeyFromSeed(60);
+  // A rotation line signed by a key for another sensor id, or naming another old key: refused.
+  auto wrong_sensor = MakeKeyRotationLine("kommune-01.sensor-b", key_.key_id(), next);
+  ASSERT_TRUE(wrong_sensor);
+  auto wrong_old = MakeKeyRotationLine(kSensor, next.key_id(), next);
+  ASSERT_TRUE(wrong_old);
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1), *wrong_sensor + "\n" + *wrong_old + "\n", key_))
+                  .ack);
+  EXPECT_EQ(collector_->stats().key_rotations_refused, 2u);
+  EXPECT_EQ(collector_->Ingest(Seal(Fields(2), kInventory, next)).reason, "unknown_key");
+
+  auto line = MakeKeyRotationLine(kSensor, key_.key_id(), next);
+  ASSERT_TRUE(line) << line.error().message;
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(3, PayloadType::kHealth), *line + "\n", key_)).ack);
+  EXPECT_EQ(collector_->stats().key_rotations, 1u);
+  // Both keys are valid until the first envelope signed with the new one.
+  EXPECT_TRUE(collector_->Ingest(Seal(Fields(4), kInventory, key_)).ack);
+  auto keys = collector_->Keys();
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ(keys->at(0).replaced_by, ToHex(next.key_id()));
+  EXPECT_FALSE(keys->at(0).revoked_at_us);
+  EXPECT_TRUE(collector_->Ingest(Seal(Fields(5), kInventory, next)).ack);
+  EXPECT_EQ(collector_->Ingest(Seal(Fields(6), kInventory, key_)).reason, "unknown_key");
+  keys = collector_->Keys();
+  ASSERT_TRUE(keys);
+  EXPECT_TRUE(keys->at(0).revoked_at_us);
+  EXPECT_FALSE(keys->at(1).revoked_at_us);
+  EXPECT_EQ(keys->at(1).member_id, kMember);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'key_rotation'"), 3);
 }
 
 TEST(CollectorConfigTest, ParsesKeysAndRejectsUnknownOnes) {

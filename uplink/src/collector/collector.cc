@@ -11,6 +11,7 @@
 #include "collector/schema.h"
 #include "collector/summary_lines.h"
 #include "rules/version.h"
+#include "uplink/collector/key_rotation.h"
 #include "uplink/envelope.h"
 
 namespace uplink {
@@ -77,6 +78,7 @@ std::string Lower(std::string_view s) {
 struct KeyEntry {
   VerifyKey key;
   std::string member_id;
+  std::string replaced_by;  // hex key id of the announced successor, or ""
 };
 using KeyCache = std::map<std::string, std::vector<KeyEntry>, std::less<>>;
 
@@ -223,7 +225,8 @@ struct Collector::Impl {
 
   Result<> ReloadKeys() {
     auto rows = db->Run(
-        "SELECT sensor_id, member_id, public_key FROM sensor_keys WHERE revoked_at IS NULL");
+        "SELECT sensor_id, member_id, public_key, replaced_by FROM sensor_keys "
+        "WHERE revoked_at IS NULL");
     if (!rows) return Fail(rows.error(), "loading enrolled keys: ");
     KeyCache fresh;
     for (const SqlRow& row : *rows) {
@@ -231,7 +234,7 @@ struct Collector::Impl {
       if (!raw) continue;
       auto key = VerifyKey::FromRaw(*raw);
       if (!key) continue;
-      fresh[Text(row, 0)].push_back(KeyEntry{*key, Text(row, 1)});
+      fresh[Text(row, 0)].push_back(KeyEntry{*key, Text(row, 1), Text(row, 3)});
     }
     keys = std::move(fresh);
     last_reload = std::chrono::steady_clock::now();
@@ -245,6 +248,15 @@ struct Collector::Impl {
   }
 
   enum class StoreResult { kStored, kDuplicate, kConflict };
+  // Effects of the transaction in progress, applied to stats/cache only after the commit.
+  struct Pending {
+    uint64_t rotations = 0;
+    uint64_t rotations_refused = 0;
+    bool keys_changed = false;
+  };
+  Pending pending;
+  Result<bool> ApplyKeyRotation(const OpenedEnvelope& env, const std::string& member_id,
+                                const collector_internal::KeyRotationLine& rotation, int64_t now);
   Result<StoreResult> Store(const OpenedEnvelope& env, const std::string& member_id,
                             const std::vector<ParsedLine>& lines);
   Result<StoreResult> StoreInTransaction(const OpenedEnvelope& env, const std::string& member_id,
@@ -338,6 +350,9 @@ IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
       break;
   }
   ++stats.stored;
+  stats.key_rotations += impl_->pending.rotations;
+  stats.key_rotations_refused += impl_->pending.rotations_refused;
+  if (impl_->pending.keys_changed) (void)impl_->ReloadKeys();
   for (const ParsedLine& line : *lines) {
     ++stats.lines_stored;
     if (!line.recognised) ++stats.lines_unrecognised;
@@ -349,6 +364,7 @@ IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
 Result<Collector::Impl::StoreResult> Collector::Impl::Store(const OpenedEnvelope& env,
                                                             const std::string& member_id,
                                                             const std::vector<ParsedLine>& lines) {
+  pending = Pending{};
   if (auto r = db->Begin(); !r) {
     (void)db->Rollback();
     return Fail(r.error(), "");
@@ -391,6 +407,21 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
                       static_cast<int64_t>(lines.size()), now});
   if (!ins) return Fail(ins.error(), "");
 
+  // The first envelope signed with a key that a rotation announced retires the old key.
+  const std::string key_id = ToHex(env.key_id);
+  if (const auto it = keys.find(sensor); it != keys.end()) {
+    for (const KeyEntry& entry : it->second) {
+      if (entry.replaced_by != key_id) continue;
+      auto r = db->Run(
+          "UPDATE sensor_keys SET revoked_at = $3 WHERE sensor_id = $1 AND replaced_by = $2 "
+          "AND revoked_at IS NULL",
+          {sensor, key_id, now});
+      if (!r) return Fail(r.error(), "retiring the rotated key: ");
+      pending.keys_changed = true;
+      break;
+    }
+  }
+
   int64_t line_no = 0;
   for (const ParsedLine& line : lines) {
     ++line_no;
@@ -427,6 +458,15 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
                                  std::string(line.text)});
         break;
       }
+      case LineKind::kKeyRotation: {
+        auto applied = ApplyKeyRotation(env, member_id, line.rotation, now);
+        if (!applied) return Fail(applied.error(), "key rotation: ");
+        ++(*applied ? pending.rotations : pending.rotations_refused);
+        pending.keys_changed = pending.keys_changed || *applied;
+        r = db->Run(kInsertRecord, {sensor, seq, line_no, member_id, line.type,
+                                    std::string(line.text)});
+        break;
+      }
       case LineKind::kOther:
         r = db->Run(kInsertRecord, {sensor, seq, line_no, member_id,
                                     line.type.empty() ? payload_type : line.type,
@@ -436,6 +476,41 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
     if (!r) return Fail(r.error(), "line " + std::to_string(line_no) + ": ");
   }
   return StoreResult::kStored;
+}
+
+// Enrolls the key a verified key_rotation line announces. false: the line does not verify (wrong
+// old key id, bad key or signature); true: enrolled now, or already known (idempotent).
+Result<bool> Collector::Impl::ApplyKeyRotation(const OpenedEnvelope& env,
+                                               const std::string& member_id,
+                                               const collector_internal::KeyRotationLine& rotation,
+                                               int64_t now) {
+  if (rotation.old_key_id != ToHex(env.key_id)) return false;
+  const auto raw = FromHex(rotation.new_public_key);
+  const auto signature = FromHex(rotation.new_key_signature);
+  if (!raw || !signature || signature->size() != kEd25519SignatureSize) return false;
+  auto new_key = VerifyKey::FromRaw(*raw);
+  if (!new_key) return false;
+  if (!new_key->Verify(KeyRotationMessage(env.fields.sensor_id, env.key_id, *new_key),
+                       *signature)) {
+    return false;
+  }
+  const std::string new_id = ToHex(new_key->key_id());
+  if (new_id == rotation.old_key_id) return false;
+  auto existing = db->Run("SELECT key_id FROM sensor_keys WHERE sensor_id = $1 AND key_id = $2",
+                          {env.fields.sensor_id, new_id});
+  if (!existing) return Fail(existing.error(), "");
+  if (!existing->empty()) return true;  // a resend, or enrolled by the operator already
+  auto ins = db->Run(
+      "INSERT INTO sensor_keys (sensor_id, key_id, member_id, public_key, fingerprint, "
+      "enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+      {env.fields.sensor_id, new_id, member_id, ToHex(new_key->raw()), new_key->Fingerprint(),
+       now});
+  if (!ins) return Fail(ins.error(), "");
+  auto upd = db->Run(
+      "UPDATE sensor_keys SET replaced_by = $3 WHERE sensor_id = $1 AND key_id = $2",
+      {env.fields.sensor_id, rotation.old_key_id, new_id});
+  if (!upd) return Fail(upd.error(), "");
+  return true;
 }
 
 Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::string& sensor_id,
@@ -450,7 +525,7 @@ Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::s
   }
   Db& d = *impl_->db;
   const std::string key_id = ToHex(key.key_id());
-  EnrolledKey entry{member_id, sensor_id, key_id, key.Fingerprint(), NowUs(), std::nullopt};
+  EnrolledKey entry{member_id, sensor_id, key_id, key.Fingerprint(), NowUs(), std::nullopt, ""};
   auto run = [&]() -> Result<bool> {  // true: inserted, false: already there
     auto rows = d.Run(
         "SELECT member_id, key_id, revoked_at, enrolled_at FROM sensor_keys WHERE sensor_id = $1",
@@ -506,13 +581,13 @@ Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::s
 
 Result<std::vector<EnrolledKey>> Collector::Keys() {
   auto rows = impl_->db->Run(
-      "SELECT member_id, sensor_id, key_id, fingerprint, enrolled_at, revoked_at FROM sensor_keys "
-      "ORDER BY member_id, sensor_id, enrolled_at, key_id");
+      "SELECT member_id, sensor_id, key_id, fingerprint, enrolled_at, revoked_at, replaced_by "
+      "FROM sensor_keys ORDER BY member_id, sensor_id, enrolled_at, key_id");
   if (!rows) return Fail(rows.error(), "keys: ");
   std::vector<EnrolledKey> keys;
   for (const SqlRow& row : *rows) {
     keys.push_back(EnrolledKey{Text(row, 0), Text(row, 1), Text(row, 2), Text(row, 3), Int(row, 4),
-                               OptInt(row, 5)});
+                               OptInt(row, 5), Text(row, 6)});
   }
   return keys;
 }

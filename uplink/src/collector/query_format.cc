@@ -246,6 +246,7 @@ std::string FormatKeys(const std::vector<EnrolledKey>& rows, OutputFormat format
                  .Str("fingerprint", k.fingerprint)
                  .Int("enrolled_at", k.enrolled_at_us)
                  .OptInt("revoked_at", k.revoked_at_us)
+                 .Str("replaced_by", k.replaced_by)
                  .Done() +
              "\n";
     }

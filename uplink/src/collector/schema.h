@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sensor_keys (
   fingerprint TEXT NOT NULL,
   enrolled_at BIGINT NOT NULL,
   revoked_at BIGINT,
+  replaced_by TEXT,
   PRIMARY KEY (sensor_id, key_id)
 );
 CREATE TABLE IF NOT EXISTS envelopes (

@@ -172,6 +172,12 @@ std::optional<std::vector<ParsedLine>> ParseSummaryLines(std::string_view json_l
     } else if (line.type == "gap") {
       line.kind = LineKind::kGap;
       ok = ParseGap(j, false, &line.gap);
+    } else if (line.type == "key_rotation") {
+      line.kind = LineKind::kKeyRotation;
+      KeyRotationLine& k = line.rotation;
+      ok = ReadString(j, "old_key_id", &k.old_key_id) &&
+           ReadString(j, "new_public_key", &k.new_public_key) &&
+           ReadString(j, "new_key_signature", &k.new_key_signature);
     } else if (line.type.empty()) {
       std::string kind;
       if (ReadString(j, "kind", &kind) && kind == "spool_drop") {

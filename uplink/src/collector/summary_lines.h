@@ -38,7 +38,11 @@ struct GapLine {
   std::optional<int64_t> from_seq, to_seq, dropped_batches;
 };
 
-enum class LineKind { kHost, kService, kSoftware, kGap, kOther };
+struct KeyRotationLine {  // hex strings, checked by the collector
+  std::string old_key_id, new_public_key, new_key_signature;
+};
+
+enum class LineKind { kHost, kService, kSoftware, kGap, kKeyRotation, kOther };
 
 struct ParsedLine {
   LineKind kind = LineKind::kOther;
@@ -49,6 +53,7 @@ struct ParsedLine {
   ServiceLine service;
   SoftwareLine software;
   GapLine gap;
+  KeyRotationLine rotation;
 };
 
 // Splits and parses every line. `default_first`/`default_last` fill absent first_seen/last_seen

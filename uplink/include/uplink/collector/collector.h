@@ -56,6 +56,8 @@ struct CollectorStats {
   uint64_t rejected = 0;     // not acked (sum of rejected_by_reason)
   uint64_t lines_stored = 0;
   uint64_t lines_unrecognised = 0;  // lines of a known type missing fields: kept as raw records
+  uint64_t key_rotations = 0;          // key_rotation lines that enrolled a new key
+  uint64_t key_rotations_refused = 0;  // key_rotation lines that did not verify (kept as records)
   std::map<std::string, uint64_t> rejected_by_reason;
 };
 
@@ -67,6 +69,7 @@ struct EnrolledKey {
   std::string fingerprint;  // "SHA256:..." (VerifyKey::Fingerprint)
   int64_t enrolled_at_us = 0;
   std::optional<int64_t> revoked_at_us;
+  std::string replaced_by;  // key id (hex) that a key_rotation named as successor, or ""
 };
 
 struct SoftwareQuery {
