@@ -2,6 +2,7 @@
 // from the statement), results read as text.
 #include <libpq-fe.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,7 +26,7 @@ std::string Redact(const std::string& url) {
   return url.substr(0, colon) + ":***" + url.substr(at);
 }
 
-// Owns the connection; thread-compatible.
+// Owns the connection and the names of its server-side prepared statements; thread-compatible.
 class PostgresDb : public Db {
  public:
   PostgresDb(PgConnPtr conn, std::string url) : conn_(std::move(conn)), url_(Redact(url)) {}
@@ -57,8 +58,19 @@ class PostgresDb : public Db {
         values[i] = t->c_str();
       }
     }
-    PgResultPtr res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()),
-                                 nullptr, values.data(), nullptr, nullptr, 0));
+    // Prepared once per connection (session-scoped, not undone by a rollback): the server
+    // parses and plans each statement once instead of per line.
+    auto name = prepared_.find(sql);
+    if (name == prepared_.end()) {
+      const std::string statement = "utkikk_" + std::to_string(prepared_.size());
+      PgResultPtr prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(),
+                                 static_cast<int>(params.size()), nullptr));
+      if (auto ok = Check(prep.get(), sql); !ok) return rules::Fail(ok.error(), "");
+      name = prepared_.emplace(sql, statement).first;
+    }
+    PgResultPtr res(PQexecPrepared(conn_.get(), name->second.c_str(),
+                                   static_cast<int>(params.size()), values.data(), nullptr,
+                                   nullptr, 0));
     if (auto ok = Check(res.get(), sql); !ok) return rules::Fail(ok.error(), "");
     std::vector<SqlRow> rows;
     const int n = PQntuples(res.get());
@@ -90,6 +102,7 @@ class PostgresDb : public Db {
 
   PgConnPtr conn_;
   std::string url_;
+  std::map<std::string, std::string, std::less<>> prepared_;  // SQL -> statement name
 };
 
 }  // namespace
