@@ -52,6 +52,7 @@ TEST(SensorConfigTest, DefaultsLocalNetsToPrivateRanges) {
 }
 
 struct BadCase {
+  const char* name;
   const char* text;
   const char* message;
 };
@@ -68,24 +69,25 @@ TEST_P(SensorConfigErrorTest, NamesFileLineColumn) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, SensorConfigErrorTest,
     testing::Values(
-        BadCase{"capture: {}\n", "utkikk.yaml:1:1: missing required key 'member_id'"},
-        BadCase{"member_id: m\nmembr: x\n",
+        BadCase{"MissingMemberId", "capture: {}\n", "utkikk.yaml:1:1: missing required key 'member_id'"},
+        BadCase{"UnknownKey", "member_id: m\nmembr: x\n",
                 "utkikk.yaml:2:1: unknown key 'membr' (known here: capture, flows, inventory, "
                 "local_nets, logs, member_id, sensor_id, user)"},
-        BadCase{"member_id: m\ncapture:\n  snaplen: 10\n",
+        BadCase{"SnaplenOutOfRange", "member_id: m\ncapture:\n  snaplen: 10\n",
                 "utkikk.yaml:3:12: value 10 is out of range [64, 262144]"},
-        BadCase{"member_id: m\nlocal_nets: [10.0.0.0/33]\n",
+        BadCase{"BadCidr", "member_id: m\nlocal_nets: [10.0.0.0/33]\n",
                 "utkikk.yaml:2:14: '10.0.0.0/33' is not a network such as 10.0.0.0/8 or "
                 "2001:db8::/32"},
-        BadCase{"member_id: m\nlogs:\n  format: xml\n",
+        BadCase{"BadLogFormat", "member_id: m\nlogs:\n  format: xml\n",
                 "utkikk.yaml:3:11: format must be json or tsv, not 'xml'"},
-        BadCase{"member_id: m\nflows:\n  tcp_idle_timeout: 0s\n",
+        BadCase{"ZeroTimeout", "member_id: m\nflows:\n  tcp_idle_timeout: 0s\n",
                 "utkikk.yaml:3:21: timeout must be between 1s and 7d"},
-        BadCase{"member_id: bad id!\n",
+        BadCase{"BadId", "member_id: bad id!\n",
                 "utkikk.yaml:1:12: an id may hold letters, digits, '-', '_' and '.', not 'bad "
                 "id!'"},
-        BadCase{"member_id: m\ncapture: [\n",
-                "utkikk.yaml:3:1: while parsing a flow node: did not find expected node content"}));
+        BadCase{"YamlSyntax", "member_id: m\ncapture: [\n",
+                "utkikk.yaml:3:1: while parsing a flow node: did not find expected node content"}),
+    [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(SensorConfigTest, MissingFileNamesThePath) {
   auto config = LoadSensorConfig("/nonexistent/utkikk.yaml");
