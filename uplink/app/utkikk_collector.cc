@@ -37,16 +37,17 @@ struct Args {
 };
 
 int Usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "utkikk-collector: " << problem << "\n";
+  if (!problem.empty())
+    std::cerr << "utkikk-collector: " << problem << "\n";
   std::cerr << kUsage;
   return 2;
 }
 
 // Options take one value each, except the flag --replace; anything else is a positional.
 bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
-  static const char* const kValued[] = {"--config",  "--store",      "--member",
-                                        "--sensor-id", "--sensor-key", "--product",
-                                        "--vendor",  "--version-below", "--format"};
+  static const char* const kValued[] = {"--config",    "--store",         "--member",
+                                        "--sensor-id", "--sensor-key",    "--product",
+                                        "--vendor",    "--version-below", "--format"};
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -60,7 +61,8 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
     }
     if (a.starts_with("--")) {
       bool known = false;
-      for (const char* v : kValued) known = known || a == v;
+      for (const char* v : kValued)
+        known = known || a == v;
       if (!known) {
         *problem = "unknown option " + a;
         return false;
@@ -104,7 +106,8 @@ int Fail(const std::string& message) {
 }
 
 int RunIngest(uplink::Collector& collector, const std::vector<std::string>& files) {
-  if (files.empty()) return Usage("ingest needs at least one FILE");
+  if (files.empty())
+    return Usage("ingest needs at least one FILE");
   int failures = 0;
   for (const std::string& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -118,8 +121,8 @@ int RunIngest(uplink::Collector& collector, const std::vector<std::string>& file
                                      std::istreambuf_iterator<char>());
     const uplink::IngestOutcome out = collector.Ingest(bytes);
     if (out.ack) {
-      std::cout << file << ": " << (out.duplicate ? "duplicate" : "stored") << " "
-                << out.sensor_id << " #" << out.sequence << "\n";
+      std::cout << file << ": " << (out.duplicate ? "duplicate" : "stored") << " " << out.sensor_id
+                << " #" << out.sequence << "\n";
     } else {
       std::cout << file << ": rejected (" << out.reason << "): " << out.message << "\n";
       ++failures;
@@ -131,18 +134,22 @@ int RunIngest(uplink::Collector& collector, const std::vector<std::string>& file
 int Main(int argc, char** argv) {
   Args args;
   std::string problem;
-  if (!ParseArgs(argc, argv, &args, &problem)) return Usage(problem);
+  if (!ParseArgs(argc, argv, &args, &problem))
+    return Usage(problem);
 
   const std::string config_path =
       args.options.contains("--config") ? Option(args, "--config") : "/etc/utkikk/collector.yaml";
   auto config = uplink::LoadCollectorConfig(config_path);
-  if (!config) return Fail(config.error().message);
-  if (args.options.contains("--store")) config->store_url = Option(args, "--store");
+  if (!config)
+    return Fail(config.error().message);
+  if (args.options.contains("--store"))
+    config->store_url = Option(args, "--store");
 
   const std::string format_name =
       args.options.contains("--format") ? Option(args, "--format") : "table";
   const auto format = uplink::OutputFormatFromName(format_name);
-  if (!format) return Usage("--format must be table or json");
+  if (!format)
+    return Usage("--format must be table or json");
 
   if (args.command == "run") {
 #ifdef UTKIKK_HAVE_COLLECTOR_DAEMON
@@ -154,7 +161,8 @@ int Main(int argc, char** argv) {
   }
 
   auto opened = uplink::Collector::Open(*config);
-  if (!opened) return Fail(opened.error().message);
+  if (!opened)
+    return Fail(opened.error().message);
   uplink::Collector& collector = **opened;
 
   if (args.command == "enroll") {
@@ -165,9 +173,11 @@ int Main(int argc, char** argv) {
       return Usage("enroll needs --member, --sensor-id and --sensor-key");
     }
     auto key = uplink::VerifyKey::LoadPemFile(key_file);
-    if (!key) return Fail(key.error().message);
+    if (!key)
+      return Fail(key.error().message);
     auto enrolled = collector.Enroll(member, sensor, *key, args.replace);
-    if (!enrolled) return Fail(enrolled.error().message);
+    if (!enrolled)
+      return Fail(enrolled.error().message);
     std::cout << "enrolled sensor " << enrolled->sensor_id << " of member " << enrolled->member_id
               << "\nfingerprint " << enrolled->fingerprint
               << "\ncompare it with the one the sensor printed\n";
@@ -175,32 +185,39 @@ int Main(int argc, char** argv) {
   }
   if (args.command == "keys") {
     auto keys = collector.Keys();
-    if (!keys) return Fail(keys.error().message);
+    if (!keys)
+      return Fail(keys.error().message);
     std::cout << uplink::FormatKeys(*keys, *format);
     return 0;
   }
-  if (args.command == "ingest") return RunIngest(collector, args.files);
+  if (args.command == "ingest")
+    return RunIngest(collector, args.files);
   if (args.command == "query") {
     if (args.subcommand == "software") {
       uplink::SoftwareQuery query{Option(args, "--product"), Option(args, "--vendor"),
                                   Option(args, "--version-below")};
-      if (query.product.empty()) return Usage("query software needs --product");
+      if (query.product.empty())
+        return Usage("query software needs --product");
       auto rows = collector.QuerySoftware(query);
-      if (!rows) return Fail(rows.error().message);
+      if (!rows)
+        return Fail(rows.error().message);
       std::cout << uplink::FormatSoftware(*rows, *format);
       return 0;
     }
     if (args.subcommand == "hosts") {
       const std::string member = Option(args, "--member");
-      if (member.empty()) return Usage("query hosts needs --member");
+      if (member.empty())
+        return Usage("query hosts needs --member");
       auto rows = collector.QueryHosts(member);
-      if (!rows) return Fail(rows.error().message);
+      if (!rows)
+        return Fail(rows.error().message);
       std::cout << uplink::FormatHosts(*rows, *format);
       return 0;
     }
     if (args.subcommand == "gaps") {
       auto rows = collector.QueryGaps();
-      if (!rows) return Fail(rows.error().message);
+      if (!rows)
+        return Fail(rows.error().message);
       std::cout << uplink::FormatGaps(*rows, *format);
       return 0;
     }

@@ -15,15 +15,16 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <zstd.h>
+
+#include "uplink/collector/key_rotation.h"
+#include "uplink/collector/query_format.h"
+#include "uplink/envelope.h"
 
 #include "collector/collector_internal.h"
 #include "collector/db.h"
 #include "envelope_internal.h"
-#include "uplink/collector/key_rotation.h"
-#include "uplink/collector/query_format.h"
-#include "uplink/envelope.h"
+#include <nlohmann/json.hpp>
 
 namespace uplink {
 namespace {
@@ -35,7 +36,8 @@ constexpr const char* kMember = "kommune-01";
 
 SigningKey KeyFromSeed(uint8_t first) {
   std::array<uint8_t, 32> seed{};
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(first + i);
+  for (size_t i = 0; i < seed.size(); ++i)
+    seed[i] = static_cast<uint8_t>(first + i);
   auto key = SigningKey::FromSeed(seed);
   EXPECT_TRUE(key) << key.error().message;
   return std::move(*key);
@@ -92,9 +94,11 @@ class CollectorTest : public testing::TestWithParam<std::string> {
     } else {
       const auto* info = testing::UnitTest::GetInstance()->current_test_info();
       std::string name = std::string(info->name());
-      for (char& c : name) c = (c == '/') ? '_' : c;
+      for (char& c : name)
+        c = (c == '/') ? '_' : c;
       path_ = testing::TempDir() + "collector_" + name + ".db";
-      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+      for (const char* suffix : {"", "-wal", "-shm"})
+        std::remove((path_ + suffix).c_str());
       config_.store_url = "sqlite://" + path_;
     }
     Reopen();
@@ -113,17 +117,20 @@ class CollectorTest : public testing::TestWithParam<std::string> {
   int64_t Count(const std::string& sql) {
     auto db = collector_internal::OpenDb(config_.store_url);
     EXPECT_TRUE(db) << db.error().message;
-    if (!db) return -1;
+    if (!db)
+      return -1;
     auto rows = (*db)->Run(sql);
     EXPECT_TRUE(rows) << rows.error().message;
-    if (!rows || rows->empty() || !rows->front()[0]) return -1;
+    if (!rows || rows->empty() || !rows->front()[0])
+      return -1;
     return std::stoll(*rows->front()[0]);
   }
   int64_t StoredRows() {
-    return Count("SELECT (SELECT COUNT(*) FROM envelopes) + (SELECT COUNT(*) FROM hosts) + "
-                 "(SELECT COUNT(*) FROM host_names) + (SELECT COUNT(*) FROM services) + "
-                 "(SELECT COUNT(*) FROM software) + (SELECT COUNT(*) FROM gaps) + "
-                 "(SELECT COUNT(*) FROM records)");
+    return Count(
+        "SELECT (SELECT COUNT(*) FROM envelopes) + (SELECT COUNT(*) FROM hosts) + "
+        "(SELECT COUNT(*) FROM host_names) + (SELECT COUNT(*) FROM services) + "
+        "(SELECT COUNT(*) FROM software) + (SELECT COUNT(*) FROM gaps) + "
+        "(SELECT COUNT(*) FROM records)");
   }
 
   CollectorConfig config_;
@@ -154,7 +161,7 @@ TEST_P(CollectorTest, StoresInventoryAndAnswersQueries) {
   ASSERT_EQ(printer.services.size(), 1u);
   EXPECT_EQ(printer.services[0].port, 9100);
   EXPECT_EQ(printer.first_seen_us, 1699999940000000);  // the window, as the line had no times
-  const HostRow& server = (*hosts)[1];  // known only from its service line
+  const HostRow& server = (*hosts)[1];                 // known only from its service line
   EXPECT_EQ(server.host, "10.0.0.9");
   ASSERT_EQ(server.services.size(), 1u);
   EXPECT_TRUE(server.services[0].exposed);
@@ -244,8 +251,8 @@ TEST_P(CollectorTest, ReplayWithDifferentContentIsRejected) {
   EnrollDefault();
   ASSERT_TRUE(collector_->Ingest(Seal(Fields(3), kInventory, key_)).ack);
   const int64_t rows = StoredRows();
-  const IngestOutcome replay = collector_->Ingest(
-      Seal(Fields(3), "{\"type\":\"host\",\"host\":\"10.6.6.6\"}\n", key_));
+  const IngestOutcome replay =
+      collector_->Ingest(Seal(Fields(3), "{\"type\":\"host\",\"host\":\"10.6.6.6\"}\n", key_));
   EXPECT_FALSE(replay.ack);
   EXPECT_EQ(replay.reason, "replay_different_content");
   EXPECT_EQ(StoredRows(), rows);
@@ -324,7 +331,8 @@ TEST_P(CollectorTest, OversizeClaimedAndBombInputsAreRejectedWithTheirReason) {
   // 4 GiB claimed raw length (offset 12, big-endian).
   auto claimed = Seal(Fields(1), kInventory, key_);
   const uint64_t four_gib = uint64_t{4} << 30;
-  for (int i = 0; i < 8; ++i) claimed[12 + i] = static_cast<uint8_t>(four_gib >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    claimed[12 + i] = static_cast<uint8_t>(four_gib >> (56 - 8 * i));
   EXPECT_EQ(collector_->Ingest(claimed).reason, "raw_too_large");
 
   // A well-signed bomb: 1 KiB claimed, 32 MiB inside.
@@ -363,8 +371,7 @@ TEST_P(CollectorTest, SignedButUnparseableLinesAreRejectedAndOddLinesKept) {
            key_));
   EXPECT_TRUE(odd.ack) << odd.message;
   EXPECT_EQ(collector_->stats().lines_unrecognised, 3u);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type IN ('host', 'service', 'software')"),
-            3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type IN ('host', 'service', 'software')"), 3);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM hosts"), 0);
 }
 
@@ -406,9 +413,8 @@ TEST_P(CollectorTest, FailedStatementRollsBackEverything) {
   const auto envelope = Seal(Fields(1), kInventory, key_);
   for (uint64_t fail_at : {2, 4, 7}) {  // after the envelope row, mid-lines, the last line
     uint64_t counted = 0;
-    internal::CollectorTestPeer::SetStatementHook(*collector_, [&](uint64_t) {
-      return ++counted < fail_at;
-    });
+    internal::CollectorTestPeer::SetStatementHook(*collector_,
+                                                  [&](uint64_t) { return ++counted < fail_at; });
     const IngestOutcome out = collector_->Ingest(envelope);
     EXPECT_FALSE(out.ack) << "failing statement " << fail_at;
     EXPECT_EQ(out.reason, "store_error");
@@ -429,10 +435,12 @@ TEST_P(CollectorTest, KilledMidTransactionLeavesNothingHalfStored) {
     if (child == 0) {
       // A fresh connection in the child; SIGKILL after `kill_at` statements of the ingest.
       auto c = Collector::Open(config_);
-      if (!c) _exit(3);
+      if (!c)
+        _exit(3);
       uint64_t counted = 0;
       internal::CollectorTestPeer::SetStatementHook(**c, [&](uint64_t) {
-        if (++counted >= kill_at) raise(SIGKILL);
+        if (++counted >= kill_at)
+          raise(SIGKILL);
         return true;
       });
       (void)(*c)->Ingest(envelope);
@@ -475,7 +483,8 @@ TEST_P(CollectorTest, EnrollmentRules) {
   ASSERT_TRUE(keys) << keys.error().message;
   ASSERT_EQ(keys->size(), 2u);
   int revoked = 0;
-  for (const EnrolledKey& k : *keys) revoked += k.revoked_at_us.has_value() ? 1 : 0;
+  for (const EnrolledKey& k : *keys)
+    revoked += k.revoked_at_us.has_value() ? 1 : 0;
   EXPECT_EQ(revoked, 1);
 }
 
@@ -487,7 +496,8 @@ TEST_P(CollectorTest, EnrollmentByAnotherProcessIsSeenWithoutRestart) {
   IngestOutcome out;
   for (int i = 0; i < 30 && !out.ack; ++i) {
     out = collector_->Ingest(Seal(Fields(1), kInventory, key_));
-    if (!out.ack) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!out.ack)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(out.ack) << out.reason;
 }
@@ -500,8 +510,8 @@ TEST_P(CollectorTest, KeyRotationSignedWithBothKeys) {
   ASSERT_TRUE(wrong_sensor);
   auto wrong_old = MakeKeyRotationLine(kSensor, next.key_id(), next);
   ASSERT_TRUE(wrong_old);
-  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1), *wrong_sensor + "\n" + *wrong_old + "\n", key_))
-                  .ack);
+  ASSERT_TRUE(
+      collector_->Ingest(Seal(Fields(1), *wrong_sensor + "\n" + *wrong_old + "\n", key_)).ack);
   EXPECT_EQ(collector_->stats().key_rotations_refused, 2u);
   EXPECT_EQ(collector_->Ingest(Seal(Fields(2), kInventory, next)).reason, "unknown_key");
 
@@ -553,8 +563,9 @@ TEST(CollectorConfigTest, ParsesKeysAndRejectsUnknownOnes) {
 }
 
 TEST(QueryFormatTest, JsonLinesParseAndTablesAlign) {
-  SoftwareRow row{"kommune-01", "10.0.0.9", 443, "server", "Ivanti", "EPMM", "11.10.0.2",
-                  "", "Mobile\"Iron\"\n", 1, 1700000000000000, kSensor};
+  SoftwareRow row{"kommune-01",     "10.0.0.9",  443, "server",           "Ivanti",
+                  "EPMM",           "11.10.0.2", "",  "Mobile\"Iron\"\n", 1,
+                  1700000000000000, kSensor};
   const std::string json = FormatSoftware({row, row}, OutputFormat::kJson);
   size_t lines = 0;
   std::istringstream in(json);
@@ -590,9 +601,11 @@ TEST(QueryFormatTest, JsonLinesParseAndTablesAlign) {
 std::string RunCommand(const std::string& command, int* status) {
   std::string output;
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return output;
+  if (pipe == nullptr)
+    return output;
   char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  while (size_t n = fread(buf, 1, sizeof buf, pipe))
+    output.append(buf, n);
   *status = pclose(pipe);
   return output;
 }
@@ -623,17 +636,16 @@ TEST(CollectorCommandTest, EnrollIngestQuery) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find(key.verify_key().Fingerprint()), std::string::npos) << out;
 
-  out = RunCommand(bin + "ingest" + cfg + " " + dir + "/1.env " + dir + "/1.env " + dir +
-                       "/bad.env",
-                   &status);
+  out = RunCommand(
+      bin + "ingest" + cfg + " " + dir + "/1.env " + dir + "/1.env " + dir + "/bad.env", &status);
   EXPECT_NE(status, 0) << out;  // one file was rejected
   EXPECT_NE(out.find("1.env: stored kommune-01.sensor-a #1"), std::string::npos) << out;
   EXPECT_NE(out.find("1.env: duplicate"), std::string::npos) << out;
   EXPECT_NE(out.find("bad.env: rejected (payload_hash_mismatch)"), std::string::npos) << out;
 
-  out = RunCommand(bin + "query software" + cfg +
-                       " --product EPMM --version-below 11.10.0.3 --format json",
-                   &status);
+  out = RunCommand(
+      bin + "query software" + cfg + " --product EPMM --version-below 11.10.0.3 --format json",
+      &status);
   EXPECT_EQ(status, 0) << out;
   const auto j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << out;
@@ -665,25 +677,33 @@ namespace {
 // each, with names and versions that vary as a real inventory's do.
 std::string InventoryLines(uint64_t seq, size_t count) {
   static const char* const kProducts[][3] = {
-      {"OpenBSD", "OpenSSH", "9.2p1"},   {"Microsoft", "IIS", "10.0"},
-      {"Apache", "httpd", "2.4.57"},     {"Ivanti", "EPMM", "11.10.0.2"},
-      {"nginx", "nginx", "1.22.1"},      {"Fortinet", "FortiOS", "7.2.5"}};
+      {"OpenBSD", "OpenSSH", "9.2p1"}, {"Microsoft", "IIS", "10.0"},
+      {"Apache", "httpd", "2.4.57"},   {"Ivanti", "EPMM", "11.10.0.2"},
+      {"nginx", "nginx", "1.22.1"},    {"Fortinet", "FortiOS", "7.2.5"}};
   std::string out;
   for (size_t i = 0; i < count; ++i) {
     const uint64_t n = seq * 100003 + i;
     const std::string host = "10." + std::to_string((n >> 16) & 255) + "." +
                              std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255);
     const auto* p = kProducts[n % 6];
-    out += R"({"type":"host","host":")" + host + R"(","mac":"00:50:56:)" +
-           std::to_string(10 + n % 89) + ":" + std::to_string(10 + (n / 89) % 89) + ":" +
-           std::to_string(10 + (n / 7921) % 89) + R"(","vendor":"VMware","names":["ws-)" +
-           std::to_string(n) + R"(.kommune.local"],"os":{"vendor":"Microsoft","product":"Windows 11","version":"10.0.22631"}})" +
-           "\n";
-    out += R"({"type":"service","host":")" + host + R"(","port":443,"proto":"tcp","protocol":"ssl","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})" "\n";
-    out += R"({"type":"service","host":")" + host + R"(","port":22,"proto":"tcp","protocol":"ssh","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})" "\n";
+    out +=
+        R"({"type":"host","host":")" + host + R"(","mac":"00:50:56:)" +
+        std::to_string(10 + n % 89) + ":" + std::to_string(10 + (n / 89) % 89) + ":" +
+        std::to_string(10 + (n / 7921) % 89) + R"(","vendor":"VMware","names":["ws-)" +
+        std::to_string(n) +
+        R"(.kommune.local"],"os":{"vendor":"Microsoft","product":"Windows 11","version":"10.0.22631"}})" +
+        "\n";
+    out +=
+        R"({"type":"service","host":")" + host +
+        R"(","port":443,"proto":"tcp","protocol":"ssl","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})"
+        "\n";
+    out +=
+        R"({"type":"service","host":")" + host +
+        R"(","port":22,"proto":"tcp","protocol":"ssh","exposed":false,"first_seen":1700000000000000,"last_seen":1700000060000000})"
+        "\n";
     out += R"({"type":"software","host":")" + host + R"(","port":443,"role":"server","vendor":")" +
-           p[0] + R"(","product":")" + p[1] + R"(","version":")" + p[2] + R"(","cpe23":"","raw":")" +
-           p[1] + "/" + p[2] + R"("})" + "\n";
+           p[0] + R"(","product":")" + p[1] + R"(","version":")" + p[2] +
+           R"(","cpe23":"","raw":")" + p[1] + "/" + p[2] + R"("})" + "\n";
     out += R"({"type":"software","host":")" + host +
            R"(","port":0,"role":"client","vendor":"Mozilla","product":"Firefox","version":"12)" +
            std::to_string(n % 10) + R"(.0","cpe23":"","raw":"Mozilla/5.0"})" + "\n";
@@ -708,14 +728,14 @@ std::string FlowLines(uint64_t seq, size_t count) {
 // envelopes with sequences first_seq, first_seq + 1, ...
 std::vector<std::vector<uint8_t>> SealBatch(const SigningKey& key, PayloadType type,
                                             uint64_t first_seq, size_t n, size_t target,
-                                            bool raw_target,
-                                            std::string (*make)(uint64_t, size_t),
+                                            bool raw_target, std::string (*make)(uint64_t, size_t),
                                             double* ratio) {
   size_t lines = 16;
   for (int round = 0; round < 8; ++round) {
     const std::string probe = make(first_seq, lines);
     const size_t size = raw_target ? probe.size() : Seal(Fields(1, type), probe, key).size();
-    if (size >= target) break;
+    if (size >= target)
+      break;
     lines = lines * target / std::max<size_t>(size, 1) + 1;
   }
   std::vector<std::vector<uint8_t>> out;
@@ -735,7 +755,7 @@ std::vector<std::vector<uint8_t>> SealBatch(const SigningKey& key, PayloadType t
 // --gtest_also_run_disabled_tests --gtest_filter='*Throughput*' (under with_postgres.sh for PG).
 TEST_P(CollectorTest, DISABLED_Throughput) {
   EnrollDefault();
-  const size_t n = 40;
+  const size_t n = 20;
   struct Case {
     const char* name;
     PayloadType type;
@@ -751,11 +771,13 @@ TEST_P(CollectorTest, DISABLED_Throughput) {
   uint64_t first_seq = 1;
   for (const Case& c : cases) {
     double ratio = 0;
-    const auto batch = SealBatch(key_, c.type, first_seq, n, 64 << 10, c.raw_target, c.make, &ratio);
+    const auto batch =
+        SealBatch(key_, c.type, first_seq, n, 64 << 10, c.raw_target, c.make, &ratio);
     first_seq += n;
     SingleKeyLookup lookup(key_.verify_key());
     auto start = std::chrono::steady_clock::now();
-    for (const auto& e : batch) ASSERT_TRUE(OpenEnvelope(e, lookup, OpenLimits{}));
+    for (const auto& e : batch)
+      ASSERT_TRUE(OpenEnvelope(e, lookup, OpenLimits{}));
     const double verify_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     start = std::chrono::steady_clock::now();
@@ -765,12 +787,12 @@ TEST_P(CollectorTest, DISABLED_Throughput) {
     }
     const double store_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%s, %s: %zu envelopes of %zu bytes (compression ratio %.1f): verify only "
-                "%.0f/s, verify+store %.0f/s (%.1f MB/s raw)\n",
-                GetParam().c_str(), c.name, batch.size(), batch.front().size(), ratio,
-                static_cast<double>(n) / verify_s, static_cast<double>(n) / store_s,
-                ratio * static_cast<double>(batch.front().size()) * static_cast<double>(n) /
-                    store_s / 1e6);
+    std::printf(
+        "%s, %s: %zu envelopes of %zu bytes (compression ratio %.1f): verify only "
+        "%.0f/s, verify+store %.1f/s (%.1f MB/s raw)\n",
+        GetParam().c_str(), c.name, batch.size(), batch.front().size(), ratio,
+        static_cast<double>(n) / verify_s, static_cast<double>(n) / store_s,
+        ratio * static_cast<double>(batch.front().size()) * static_cast<double>(n) / store_s / 1e6);
   }
 }
 

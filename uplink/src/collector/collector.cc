@@ -6,13 +6,14 @@
 #include <set>
 #include <string_view>
 
+#include "rules/version.h"
+#include "uplink/collector/key_rotation.h"
+#include "uplink/envelope.h"
+
 #include "collector/collector_internal.h"
 #include "collector/db.h"
 #include "collector/schema.h"
 #include "collector/summary_lines.h"
-#include "rules/version.h"
-#include "uplink/collector/key_rotation.h"
-#include "uplink/envelope.h"
 
 namespace uplink {
 
@@ -37,32 +38,40 @@ std::string Text(const SqlRow& row, size_t i) {
   return i < row.size() && row[i] ? *row[i] : std::string();
 }
 std::optional<int64_t> OptInt(const SqlRow& row, size_t i) {
-  if (i >= row.size() || !row[i]) return std::nullopt;
+  if (i >= row.size() || !row[i])
+    return std::nullopt;
   int64_t v = 0;
   const std::string& s = *row[i];
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  if (ec != std::errc() || end != s.data() + s.size())
+    return std::nullopt;
   return v;
 }
-int64_t Int(const SqlRow& row, size_t i) { return OptInt(row, i).value_or(0); }
+int64_t Int(const SqlRow& row, size_t i) {
+  return OptInt(row, i).value_or(0);
+}
 
 std::optional<std::vector<uint8_t>> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
+  if (hex.size() % 2 != 0)
+    return std::nullopt;
   std::vector<uint8_t> out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
     const auto [end, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, out[i], 16);
-    if (ec != std::errc() || end != hex.data() + 2 * i + 2) return std::nullopt;
+    if (ec != std::errc() || end != hex.data() + 2 * i + 2)
+      return std::nullopt;
   }
   return out;
 }
 
 // Member and sensor ids: what the envelope allows for sensor ids (uplink/envelope.h).
 bool ValidId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxSensorIdLength) return false;
+  if (id.empty() || id.size() > kMaxSensorIdLength)
+    return false;
   for (const char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
+    if (!ok)
+      return false;
   }
   return true;
 }
@@ -70,7 +79,8 @@ bool ValidId(std::string_view id) {
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
@@ -92,7 +102,8 @@ class CacheKeyLookup : public KeyLookup {
     sensor_id_ = std::string(sensor_id);
     const auto it = cache_.find(sensor_id);
     sensor_known_ = it != cache_.end();
-    if (!sensor_known_) return nullptr;
+    if (!sensor_known_)
+      return nullptr;
     for (const KeyEntry& entry : it->second) {
       if (entry.key.key_id() == key_id) {
         member_id_ = entry.member_id;
@@ -227,13 +238,16 @@ struct Collector::Impl {
     auto rows = db->Run(
         "SELECT sensor_id, member_id, public_key, replaced_by FROM sensor_keys "
         "WHERE revoked_at IS NULL");
-    if (!rows) return Fail(rows.error(), "loading enrolled keys: ");
+    if (!rows)
+      return Fail(rows.error(), "loading enrolled keys: ");
     KeyCache fresh;
     for (const SqlRow& row : *rows) {
       const auto raw = FromHex(Text(row, 2));
-      if (!raw) continue;
+      if (!raw)
+        continue;
       auto key = VerifyKey::FromRaw(*raw);
-      if (!key) continue;
+      if (!key)
+        continue;
       fresh[Text(row, 0)].push_back(KeyEntry{*key, Text(row, 1), Text(row, 3)});
     }
     keys = std::move(fresh);
@@ -268,7 +282,8 @@ Collector::~Collector() = default;
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
   auto db = collector_internal::OpenDb(config.store_url);
-  if (!db) return Fail(db.error(), "collector store: ");
+  if (!db)
+    return Fail(db.error(), "collector store: ");
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->db = std::move(*db);
@@ -276,21 +291,26 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
     return Fail(r.error(), "collector store schema: ");
   }
   auto version = impl->db->Run("SELECT value FROM collector_meta WHERE name = 'schema_version'");
-  if (!version) return Fail(version.error(), "collector store: ");
+  if (!version)
+    return Fail(version.error(), "collector store: ");
   if (version->empty()) {
     auto r = impl->db->Run("INSERT INTO collector_meta (name, value) VALUES ('schema_version', $1)",
                            {std::string(collector_internal::kSchemaVersion)});
-    if (!r) return Fail(r.error(), "collector store: ");
+    if (!r)
+      return Fail(r.error(), "collector store: ");
   } else if (Text(version->front(), 0) != collector_internal::kSchemaVersion) {
     return Fail(ErrorCode::kStore, "collector store has schema version " +
                                        Text(version->front(), 0) + ", this program reads " +
                                        std::string(collector_internal::kSchemaVersion));
   }
-  if (auto r = impl->ReloadKeys(); !r) return Fail(r.error(), "collector store: ");
+  if (auto r = impl->ReloadKeys(); !r)
+    return Fail(r.error(), "collector store: ");
   return std::unique_ptr<Collector>(new Collector(std::move(impl)));
 }
 
-CollectorStats Collector::stats() const { return impl_->stats; }
+CollectorStats Collector::stats() const {
+  return impl_->stats;
+}
 
 IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
   CollectorStats& stats = impl_->stats;
@@ -309,16 +329,17 @@ IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
   RejectReason reason = RejectReason::kNone;
   auto lookup = std::make_unique<CacheKeyLookup>(impl_->keys);
   auto opened = OpenEnvelope(envelope, *lookup, limits, &reason);
-  if (!opened && reason == RejectReason::kUnknownKey && impl_->MayReload() &&
-      impl_->ReloadKeys()) {
+  if (!opened && reason == RejectReason::kUnknownKey && impl_->MayReload() && impl_->ReloadKeys()) {
     lookup = std::make_unique<CacheKeyLookup>(impl_->keys);
     opened = OpenEnvelope(envelope, *lookup, limits, &reason);
   }
-  if (lookup->asked()) out.sensor_id = lookup->sensor_id();
+  if (lookup->asked())
+    out.sensor_id = lookup->sensor_id();
   if (!opened) {
-    std::string name = reason == RejectReason::kNone ? "open_failed"
-                                                      : std::string(RejectReasonName(reason));
-    if (reason == RejectReason::kUnknownKey && !lookup->sensor_known()) name = "unknown_sensor";
+    std::string name =
+        reason == RejectReason::kNone ? "open_failed" : std::string(RejectReasonName(reason));
+    if (reason == RejectReason::kUnknownKey && !lookup->sensor_known())
+      name = "unknown_sensor";
     return reject(name, opened.error().message);
   }
   const OpenedEnvelope& env = *opened;
@@ -329,12 +350,14 @@ IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
   }
 
   std::string why;
-  auto lines = collector_internal::ParseSummaryLines(
-      env.json_lines, env.fields.window_start_us, env.fields.window_end_us, &why);
-  if (!lines) return reject("bad_payload", "payload: " + why);
+  auto lines = collector_internal::ParseSummaryLines(env.json_lines, env.fields.window_start_us,
+                                                     env.fields.window_end_us, &why);
+  if (!lines)
+    return reject("bad_payload", "payload: " + why);
 
   auto stored = impl_->Store(env, lookup->member_id(), *lines);
-  if (!stored) return reject("store_error", stored.error().message);
+  if (!stored)
+    return reject("store_error", stored.error().message);
   switch (*stored) {
     case Impl::StoreResult::kDuplicate:
       ++stats.duplicates;
@@ -343,19 +366,21 @@ IngestOutcome Collector::Ingest(std::span<const uint8_t> envelope) {
       out.message = "duplicate, stored before";
       return out;
     case Impl::StoreResult::kConflict:
-      return reject("replay_different_content",
-                    "sequence " + std::to_string(env.fields.sequence) + " of sensor " +
-                        env.fields.sensor_id + " was stored before with other content");
+      return reject("replay_different_content", "sequence " + std::to_string(env.fields.sequence) +
+                                                    " of sensor " + env.fields.sensor_id +
+                                                    " was stored before with other content");
     case Impl::StoreResult::kStored:
       break;
   }
   ++stats.stored;
   stats.key_rotations += impl_->pending.rotations;
   stats.key_rotations_refused += impl_->pending.rotations_refused;
-  if (impl_->pending.keys_changed) (void)impl_->ReloadKeys();
+  if (impl_->pending.keys_changed)
+    (void)impl_->ReloadKeys();
   for (const ParsedLine& line : *lines) {
     ++stats.lines_stored;
-    if (!line.recognised) ++stats.lines_unrecognised;
+    if (!line.recognised)
+      ++stats.lines_unrecognised;
   }
   out.ack = true;
   return out;
@@ -382,8 +407,7 @@ Result<Collector::Impl::StoreResult> Collector::Impl::Store(const OpenedEnvelope
 }
 
 Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
-    const OpenedEnvelope& env, const std::string& member_id,
-    const std::vector<ParsedLine>& lines) {
+    const OpenedEnvelope& env, const std::string& member_id, const std::vector<ParsedLine>& lines) {
   const std::string& sensor = env.fields.sensor_id;
   const auto seq = static_cast<int64_t>(env.fields.sequence);
   const std::string payload_hash = ToHex(env.payload_sha256);
@@ -392,31 +416,35 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
   auto existing = db->Run(
       "SELECT payload_sha256, payload_type FROM envelopes WHERE sensor_id = $1 AND seq = $2",
       {sensor, seq});
-  if (!existing) return Fail(existing.error(), "");
+  if (!existing)
+    return Fail(existing.error(), "");
   if (!existing->empty()) {
     const SqlRow& row = existing->front();
     return Text(row, 0) == payload_hash && Text(row, 1) == payload_type ? StoreResult::kDuplicate
                                                                         : StoreResult::kConflict;
   }
   const int64_t now = NowUs();
-  auto ins = db->Run(kInsertEnvelope,
-                     {sensor, seq, member_id, ToHex(env.key_id), payload_type,
-                      env.fields.created_at_us, env.fields.window_start_us,
-                      env.fields.window_end_us, static_cast<int64_t>(env.raw_length),
-                      static_cast<int64_t>(env.compressed_length), payload_hash,
-                      static_cast<int64_t>(lines.size()), now});
-  if (!ins) return Fail(ins.error(), "");
+  auto ins =
+      db->Run(kInsertEnvelope,
+              {sensor, seq, member_id, ToHex(env.key_id), payload_type, env.fields.created_at_us,
+               env.fields.window_start_us, env.fields.window_end_us,
+               static_cast<int64_t>(env.raw_length), static_cast<int64_t>(env.compressed_length),
+               payload_hash, static_cast<int64_t>(lines.size()), now});
+  if (!ins)
+    return Fail(ins.error(), "");
 
   // The first envelope signed with a key that a rotation announced retires the old key.
   const std::string key_id = ToHex(env.key_id);
   if (const auto it = keys.find(sensor); it != keys.end()) {
     for (const KeyEntry& entry : it->second) {
-      if (entry.replaced_by != key_id) continue;
+      if (entry.replaced_by != key_id)
+        continue;
       auto r = db->Run(
           "UPDATE sensor_keys SET revoked_at = $3 WHERE sensor_id = $1 AND replaced_by = $2 "
           "AND revoked_at IS NULL",
           {sensor, key_id, now});
-      if (!r) return Fail(r.error(), "retiring the rotated key: ");
+      if (!r)
+        return Fail(r.error(), "retiring the rotated key: ");
       pending.keys_changed = true;
       break;
     }
@@ -432,48 +460,51 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
         r = db->Run(kUpsertHost, {member_id, h.host, h.mac, h.vendor, h.os_vendor, h.os_product,
                                   h.os_version, h.first_seen, h.last_seen, sensor, seq});
         for (const std::string& name : h.names) {
-          if (!r) break;
+          if (!r)
+            break;
           r = db->Run(kUpsertHostName, {member_id, h.host, name, h.first_seen, h.last_seen});
         }
         break;
       }
       case LineKind::kService: {
         const auto& s = line.service;
-        r = db->Run(kUpsertService, {member_id, s.host, s.port, s.proto, s.protocol,
-                                     int64_t{s.exposed ? 1 : 0}, s.first_seen, s.last_seen,
-                                     sensor, seq});
+        r = db->Run(kUpsertService,
+                    {member_id, s.host, s.port, s.proto, s.protocol, int64_t{s.exposed ? 1 : 0},
+                     s.first_seen, s.last_seen, sensor, seq});
         break;
       }
       case LineKind::kSoftware: {
         const auto& s = line.software;
-        r = db->Run(kUpsertSoftware, {member_id, s.host, s.port, s.role, s.vendor, s.product,
-                                      s.version, s.cpe23, s.raw, s.first_seen, s.last_seen,
-                                      sensor, seq});
+        r = db->Run(kUpsertSoftware,
+                    {member_id, s.host, s.port, s.role, s.vendor, s.product, s.version, s.cpe23,
+                     s.raw, s.first_seen, s.last_seen, sensor, seq});
         break;
       }
       case LineKind::kGap: {
         const auto& g = line.gap;
-        r = db->Run(kInsertGap, {sensor, seq, line_no, member_id, g.kind, g.reason,
-                                 Opt(g.from_seq), Opt(g.to_seq), Opt(g.dropped_batches), now,
-                                 std::string(line.text)});
+        r = db->Run(kInsertGap,
+                    {sensor, seq, line_no, member_id, g.kind, g.reason, Opt(g.from_seq),
+                     Opt(g.to_seq), Opt(g.dropped_batches), now, std::string(line.text)});
         break;
       }
       case LineKind::kKeyRotation: {
         auto applied = ApplyKeyRotation(env, member_id, line.rotation, now);
-        if (!applied) return Fail(applied.error(), "key rotation: ");
+        if (!applied)
+          return Fail(applied.error(), "key rotation: ");
         ++(*applied ? pending.rotations : pending.rotations_refused);
         pending.keys_changed = pending.keys_changed || *applied;
-        r = db->Run(kInsertRecord, {sensor, seq, line_no, member_id, line.type,
-                                    std::string(line.text)});
+        r = db->Run(kInsertRecord,
+                    {sensor, seq, line_no, member_id, line.type, std::string(line.text)});
         break;
       }
       case LineKind::kOther:
-        r = db->Run(kInsertRecord, {sensor, seq, line_no, member_id,
-                                    line.type.empty() ? payload_type : line.type,
-                                    std::string(line.text)});
+        r = db->Run(kInsertRecord,
+                    {sensor, seq, line_no, member_id, line.type.empty() ? payload_type : line.type,
+                     std::string(line.text)});
         break;
     }
-    if (!r) return Fail(r.error(), "line " + std::to_string(line_no) + ": ");
+    if (!r)
+      return Fail(r.error(), "line " + std::to_string(line_no) + ": ");
   }
   return StoreResult::kStored;
 }
@@ -484,32 +515,39 @@ Result<bool> Collector::Impl::ApplyKeyRotation(const OpenedEnvelope& env,
                                                const std::string& member_id,
                                                const collector_internal::KeyRotationLine& rotation,
                                                int64_t now) {
-  if (rotation.old_key_id != ToHex(env.key_id)) return false;
+  if (rotation.old_key_id != ToHex(env.key_id))
+    return false;
   const auto raw = FromHex(rotation.new_public_key);
   const auto signature = FromHex(rotation.new_key_signature);
-  if (!raw || !signature || signature->size() != kEd25519SignatureSize) return false;
+  if (!raw || !signature || signature->size() != kEd25519SignatureSize)
+    return false;
   auto new_key = VerifyKey::FromRaw(*raw);
-  if (!new_key) return false;
+  if (!new_key)
+    return false;
   if (!new_key->Verify(KeyRotationMessage(env.fields.sensor_id, env.key_id, *new_key),
                        *signature)) {
     return false;
   }
   const std::string new_id = ToHex(new_key->key_id());
-  if (new_id == rotation.old_key_id) return false;
+  if (new_id == rotation.old_key_id)
+    return false;
   auto existing = db->Run("SELECT key_id FROM sensor_keys WHERE sensor_id = $1 AND key_id = $2",
                           {env.fields.sensor_id, new_id});
-  if (!existing) return Fail(existing.error(), "");
-  if (!existing->empty()) return true;  // a resend, or enrolled by the operator already
+  if (!existing)
+    return Fail(existing.error(), "");
+  if (!existing->empty())
+    return true;  // a resend, or enrolled by the operator already
   auto ins = db->Run(
       "INSERT INTO sensor_keys (sensor_id, key_id, member_id, public_key, fingerprint, "
       "enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
       {env.fields.sensor_id, new_id, member_id, ToHex(new_key->raw()), new_key->Fingerprint(),
        now});
-  if (!ins) return Fail(ins.error(), "");
-  auto upd = db->Run(
-      "UPDATE sensor_keys SET replaced_by = $3 WHERE sensor_id = $1 AND key_id = $2",
-      {env.fields.sensor_id, rotation.old_key_id, new_id});
-  if (!upd) return Fail(upd.error(), "");
+  if (!ins)
+    return Fail(ins.error(), "");
+  auto upd = db->Run("UPDATE sensor_keys SET replaced_by = $3 WHERE sensor_id = $1 AND key_id = $2",
+                     {env.fields.sensor_id, rotation.old_key_id, new_id});
+  if (!upd)
+    return Fail(upd.error(), "");
   return true;
 }
 
@@ -530,7 +568,8 @@ Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::s
     auto rows = d.Run(
         "SELECT member_id, key_id, revoked_at, enrolled_at FROM sensor_keys WHERE sensor_id = $1",
         {sensor_id});
-    if (!rows) return Fail(rows.error(), "");
+    if (!rows)
+      return Fail(rows.error(), "");
     bool other_active = false;
     for (const SqlRow& row : *rows) {
       if (Text(row, 0) != member_id) {
@@ -540,32 +579,36 @@ Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::s
       const bool revoked = OptInt(row, 2).has_value();
       if (Text(row, 1) == key_id) {
         if (revoked) {
-          return Fail(ErrorCode::kRejected, "key " + entry.fingerprint + " of sensor " +
-                                                sensor_id + " was revoked; it stays revoked");
+          return Fail(ErrorCode::kRejected, "key " + entry.fingerprint + " of sensor " + sensor_id +
+                                                " was revoked; it stays revoked");
         }
         entry.enrolled_at_us = Int(row, 3);
         return false;
       }
-      if (!revoked) other_active = true;
+      if (!revoked)
+        other_active = true;
     }
     if (other_active && !replace) {
-      return Fail(ErrorCode::kRejected, "sensor " + sensor_id +
-                                            " already has an enrolled key; --replace revokes it");
+      return Fail(ErrorCode::kRejected,
+                  "sensor " + sensor_id + " already has an enrolled key; --replace revokes it");
     }
     if (other_active) {
       auto r = d.Run(
           "UPDATE sensor_keys SET revoked_at = $2 WHERE sensor_id = $1 AND revoked_at IS NULL",
           {sensor_id, entry.enrolled_at_us});
-      if (!r) return Fail(r.error(), "");
+      if (!r)
+        return Fail(r.error(), "");
     }
     auto r = d.Run(
         "INSERT INTO sensor_keys (sensor_id, key_id, member_id, public_key, fingerprint, "
         "enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)",
         {sensor_id, key_id, member_id, ToHex(key.raw()), entry.fingerprint, entry.enrolled_at_us});
-    if (!r) return Fail(r.error(), "");
+    if (!r)
+      return Fail(r.error(), "");
     return true;
   };
-  if (auto r = d.Begin(); !r) return Fail(r.error(), "enroll: ");
+  if (auto r = d.Begin(); !r)
+    return Fail(r.error(), "enroll: ");
   auto inserted = run();
   if (!inserted) {
     (void)d.Rollback();
@@ -575,7 +618,8 @@ Result<EnrolledKey> Collector::Enroll(const std::string& member_id, const std::s
     (void)d.Rollback();
     return Fail(r.error(), "enroll: ");
   }
-  if (auto r = impl_->ReloadKeys(); !r) return Fail(r.error(), "enroll: ");
+  if (auto r = impl_->ReloadKeys(); !r)
+    return Fail(r.error(), "enroll: ");
   return entry;
 }
 
@@ -583,7 +627,8 @@ Result<std::vector<EnrolledKey>> Collector::Keys() {
   auto rows = impl_->db->Run(
       "SELECT member_id, sensor_id, key_id, fingerprint, enrolled_at, revoked_at, replaced_by "
       "FROM sensor_keys ORDER BY member_id, sensor_id, enrolled_at, key_id");
-  if (!rows) return Fail(rows.error(), "keys: ");
+  if (!rows)
+    return Fail(rows.error(), "keys: ");
   std::vector<EnrolledKey> keys;
   for (const SqlRow& row : *rows) {
     keys.push_back(EnrolledKey{Text(row, 0), Text(row, 1), Text(row, 2), Text(row, 3), Int(row, 4),
@@ -593,27 +638,32 @@ Result<std::vector<EnrolledKey>> Collector::Keys() {
 }
 
 Result<std::vector<SoftwareRow>> Collector::QuerySoftware(const SoftwareQuery& query) {
-  if (query.product.empty()) return Fail(ErrorCode::kInvalidArgument, "query software: no product");
+  if (query.product.empty())
+    return Fail(ErrorCode::kInvalidArgument, "query software: no product");
   std::string sql =
       "SELECT member_id, host, port, role, vendor, product, version, cpe23, raw, first_seen, "
       "last_seen, sensor_id FROM software WHERE LOWER(product) = $1";
-  if (!query.vendor.empty()) sql += " AND LOWER(vendor) = $2";
+  if (!query.vendor.empty())
+    sql += " AND LOWER(vendor) = $2";
   sql += " ORDER BY member_id, host, port, role, vendor";
   auto rows = query.vendor.empty()
                   ? impl_->db->Run(sql, {Lower(query.product)})
                   : impl_->db->Run(sql, {Lower(query.product), Lower(query.vendor)});
-  if (!rows) return Fail(rows.error(), "query software: ");
+  if (!rows)
+    return Fail(rows.error(), "query software: ");
   std::vector<SoftwareRow> result;
   for (const SqlRow& row : *rows) {
-    SoftwareRow s{Text(row, 0), Text(row, 1),  static_cast<int>(Int(row, 2)),
-                  Text(row, 3), Text(row, 4),  Text(row, 5),
-                  Text(row, 6), Text(row, 7),  Text(row, 8),
+    SoftwareRow s{Text(row, 0), Text(row, 1), static_cast<int>(Int(row, 2)),
+                  Text(row, 3), Text(row, 4), Text(row, 5),
+                  Text(row, 6), Text(row, 7), Text(row, 8),
                   Int(row, 9),  Int(row, 10), Text(row, 11)};
     if (!query.version_below.empty()) {
-      if (s.version.empty()) continue;  // an unknown version proves nothing
+      if (s.version.empty())
+        continue;  // an unknown version proves nothing
       const rules::VersionScheme scheme =
           rules::GuessScheme(!s.cpe23.empty() ? s.cpe23 : s.vendor + ":" + s.product);
-      if (rules::CompareVersions(s.version, query.version_below, scheme) >= 0) continue;
+      if (rules::CompareVersions(s.version, query.version_below, scheme) >= 0)
+        continue;
     }
     result.push_back(std::move(s));
   }
@@ -626,7 +676,8 @@ Result<std::vector<HostRow>> Collector::QueryHosts(const std::string& member_id)
       "SELECT host, mac, vendor, os_vendor, os_product, os_version, first_seen, last_seen "
       "FROM hosts WHERE member_id = $1",
       {member_id});
-  if (!hosts) return Fail(hosts.error(), "query hosts: ");
+  if (!hosts)
+    return Fail(hosts.error(), "query hosts: ");
   std::map<std::string, HostRow> by_host;
   for (const SqlRow& row : *hosts) {
     HostRow h;
@@ -644,19 +695,24 @@ Result<std::vector<HostRow>> Collector::QueryHosts(const std::string& member_id)
   auto names = d.Run(
       "SELECT host, name FROM host_names WHERE member_id = $1 ORDER BY host, first_seen, name",
       {member_id});
-  if (!names) return Fail(names.error(), "query hosts: ");
+  if (!names)
+    return Fail(names.error(), "query hosts: ");
   for (const SqlRow& row : *names) {
     auto it = by_host.find(Text(row, 0));
-    if (it != by_host.end()) it->second.names.push_back(Text(row, 1));
+    if (it != by_host.end())
+      it->second.names.push_back(Text(row, 1));
   }
   auto services = d.Run(
       "SELECT host, port, proto, protocol, exposed, first_seen, last_seen FROM services "
       "WHERE member_id = $1 ORDER BY host, port, proto",
       {member_id});
-  if (!services) return Fail(services.error(), "query hosts: ");
+  if (!services)
+    return Fail(services.error(), "query hosts: ");
   for (const SqlRow& row : *services) {
-    ServiceRow s{Text(row, 0), static_cast<int>(Int(row, 1)), Text(row, 2), Text(row, 3),
-                 Int(row, 4) != 0, Int(row, 5), Int(row, 6)};
+    ServiceRow s{Text(row, 0),     static_cast<int>(Int(row, 1)),
+                 Text(row, 2),     Text(row, 3),
+                 Int(row, 4) != 0, Int(row, 5),
+                 Int(row, 6)};
     HostRow& h = by_host[s.host];
     if (h.host.empty()) {  // a service of a host that no host line described
       h.member_id = member_id;
@@ -668,7 +724,8 @@ Result<std::vector<HostRow>> Collector::QueryHosts(const std::string& member_id)
   }
   std::vector<HostRow> result;
   result.reserve(by_host.size());
-  for (auto& [host, row] : by_host) result.push_back(std::move(row));
+  for (auto& [host, row] : by_host)
+    result.push_back(std::move(row));
   return result;
 }
 
@@ -676,7 +733,8 @@ Result<std::vector<GapRow>> Collector::QueryGaps() {
   auto rows = impl_->db->Run(
       "SELECT member_id, sensor_id, seq, kind, reason, from_seq, to_seq, dropped_batches, "
       "received_at, line FROM gaps ORDER BY member_id, sensor_id, seq, line_no");
-  if (!rows) return Fail(rows.error(), "query gaps: ");
+  if (!rows)
+    return Fail(rows.error(), "query gaps: ");
   std::vector<GapRow> result;
   for (const SqlRow& row : *rows) {
     result.push_back(GapRow{Text(row, 0), Text(row, 1), static_cast<uint64_t>(Int(row, 2)),

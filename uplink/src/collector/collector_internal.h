@@ -1,8 +1,9 @@
 // White-box access to a Collector for tests (fault injection between store statements).
 #pragma once
 
-#include "collector/db.h"
 #include "uplink/collector/collector.h"
+
+#include "collector/db.h"
 
 namespace uplink::internal {
 

@@ -7,11 +7,12 @@ namespace uplink::collector_internal {
 rules::Result<std::vector<SqlRow>> Db::Run(std::string_view sql,
                                            std::initializer_list<SqlValue> params) {
   auto rows = DoRun(sql, std::span<const SqlValue>(params.begin(), params.size()));
-  if (!rows) return rows;
+  if (!rows)
+    return rows;
   ++statements_;
   if (hook_ && !hook_(statements_)) {
-    return rules::Fail(rules::ErrorCode::kStore, "statement hook refused statement " +
-                                                     std::to_string(statements_));
+    return rules::Fail(rules::ErrorCode::kStore,
+                       "statement hook refused statement " + std::to_string(statements_));
   }
   return rows;
 }

@@ -1,13 +1,12 @@
 // The PostgreSQL backend through libpq: parameters sent as text (the server infers their types
 // from the statement), results read as text.
-#include <libpq-fe.h>
-
 #include <map>
 #include <memory>
 #include <string>
 
 #include "c_handles.h"
 #include "collector/db.h"
+#include <libpq-fe.h>
 
 namespace uplink::collector_internal {
 namespace {
@@ -20,9 +19,11 @@ using PgResultPtr = CPtr<PGresult, PQclear>;
 std::string Redact(const std::string& url) {
   const size_t scheme = url.find("://");
   const size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
+    return url;
   const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
+  if (colon == std::string::npos || colon > at)
+    return url;
   return url.substr(0, colon) + ":***" + url.substr(at);
 }
 
@@ -40,7 +41,8 @@ class PostgresDb : public Db {
   rules::Result<> Begin() override { return ExecScript("BEGIN"); }
   rules::Result<> Commit() override { return ExecScript("COMMIT"); }
   rules::Result<> Rollback() override {
-    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return {};
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE)
+      return {};
     return ExecScript("ROLLBACK");
   }
 
@@ -65,13 +67,15 @@ class PostgresDb : public Db {
       const std::string statement = "utkikk_" + std::to_string(prepared_.size());
       PgResultPtr prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(),
                                  static_cast<int>(params.size()), nullptr));
-      if (auto ok = Check(prep.get(), sql); !ok) return rules::Fail(ok.error(), "");
+      if (auto ok = Check(prep.get(), sql); !ok)
+        return rules::Fail(ok.error(), "");
       name = prepared_.emplace(sql, statement).first;
     }
     PgResultPtr res(PQexecPrepared(conn_.get(), name->second.c_str(),
-                                   static_cast<int>(params.size()), values.data(), nullptr,
-                                   nullptr, 0));
-    if (auto ok = Check(res.get(), sql); !ok) return rules::Fail(ok.error(), "");
+                                   static_cast<int>(params.size()), values.data(), nullptr, nullptr,
+                                   0));
+    if (auto ok = Check(res.get(), sql); !ok)
+      return rules::Fail(ok.error(), "");
     std::vector<SqlRow> rows;
     const int n = PQntuples(res.get());
     const int columns = PQnfields(res.get());
@@ -79,9 +83,10 @@ class PostgresDb : public Db {
     for (int r = 0; r < n; ++r) {
       SqlRow row(static_cast<size_t>(columns));
       for (int c = 0; c < columns; ++c) {
-        if (PQgetisnull(res.get(), r, c) != 0) continue;
-        row[static_cast<size_t>(c)] = std::string(PQgetvalue(res.get(), r, c),
-                                                  static_cast<size_t>(PQgetlength(res.get(), r, c)));
+        if (PQgetisnull(res.get(), r, c) != 0)
+          continue;
+        row[static_cast<size_t>(c)] = std::string(
+            PQgetvalue(res.get(), r, c), static_cast<size_t>(PQgetlength(res.get(), r, c)));
       }
       rows.push_back(std::move(row));
     }
@@ -91,7 +96,8 @@ class PostgresDb : public Db {
  private:
   rules::Result<> Check(const PGresult* res, const std::string& sql) const {
     const ExecStatusType status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+      return {};
     std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get());
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
@@ -111,7 +117,8 @@ rules::Result<std::unique_ptr<Db>> OpenPostgresDb(const std::string& url) {
   PgConnPtr conn(PQconnectdb(url.c_str()));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
-    while (!message.empty() && message.back() == '\n') message.pop_back();
+    while (!message.empty() && message.back() == '\n')
+      message.pop_back();
     return rules::Fail(rules::ErrorCode::kStore,
                        "postgresql " + Redact(url) + ": connect: " + message);
   }

@@ -1,10 +1,10 @@
 // The SQLite backend: WAL journal, synchronous=FULL (a commit survives power loss), a busy
 // timeout so that the command line can read while the daemon writes, and cached statements.
-#include <sqlite3.h>
-
 #include <map>
 #include <memory>
 #include <string>
+
+#include <sqlite3.h>
 
 #include "c_handles.h"
 #include "collector/db.h"
@@ -38,7 +38,8 @@ class SqliteDb : public Db {
   rules::Result<> Begin() override { return ExecScript("BEGIN IMMEDIATE"); }
   rules::Result<> Commit() override { return ExecScript("COMMIT"); }
   rules::Result<> Rollback() override {
-    if (sqlite3_get_autocommit(db_.get()) != 0) return {};  // nothing open (already rolled back)
+    if (sqlite3_get_autocommit(db_.get()) != 0)
+      return {};  // nothing open (already rolled back)
     return ExecScript("ROLLBACK");
   }
 
@@ -46,14 +47,16 @@ class SqliteDb : public Db {
   rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql,
                                            std::span<const SqlValue> params) override {
     auto stmt = Prepare(sql);
-    if (!stmt) return rules::Fail(stmt.error(), "");
+    if (!stmt)
+      return rules::Fail(stmt.error(), "");
     sqlite3_stmt* s = *stmt;
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     for (size_t i = 0; i < params.size(); ++i) {
       const std::string name = "$" + std::to_string(i + 1);
       const int index = sqlite3_bind_parameter_index(s, name.c_str());
-      if (index == 0) continue;  // the statement does not use this parameter
+      if (index == 0)
+        continue;  // the statement does not use this parameter
       int rc = SQLITE_OK;
       if (const auto* v = std::get_if<int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(s, index, *v);
@@ -62,12 +65,14 @@ class SqliteDb : public Db {
       } else {
         rc = sqlite3_bind_null(s, index);
       }
-      if (rc != SQLITE_OK) return Failure("bind " + name);
+      if (rc != SQLITE_OK)
+        return Failure("bind " + name);
     }
     std::vector<SqlRow> rows;
     for (;;) {
       const int rc = sqlite3_step(s);
-      if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_DONE)
+        break;
       if (rc != SQLITE_ROW) {
         auto failure = Failure(std::string(sql.substr(0, 40)));
         sqlite3_reset(s);
@@ -76,10 +81,11 @@ class SqliteDb : public Db {
       const int columns = sqlite3_column_count(s);
       SqlRow row(static_cast<size_t>(columns));
       for (int c = 0; c < columns; ++c) {
-        if (sqlite3_column_type(s, c) == SQLITE_NULL) continue;
+        if (sqlite3_column_type(s, c) == SQLITE_NULL)
+          continue;
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
-        row[static_cast<size_t>(c)] =
-            std::string(text != nullptr ? text : "", static_cast<size_t>(sqlite3_column_bytes(s, c)));
+        row[static_cast<size_t>(c)] = std::string(text != nullptr ? text : "",
+                                                  static_cast<size_t>(sqlite3_column_bytes(s, c)));
       }
       rows.push_back(std::move(row));
     }
@@ -90,7 +96,8 @@ class SqliteDb : public Db {
  private:
   rules::Result<sqlite3_stmt*> Prepare(std::string_view sql) {
     auto it = statements_.find(sql);
-    if (it != statements_.end()) return it->second.get();
+    if (it != statements_.end())
+      return it->second.get();
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
                            SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
@@ -116,14 +123,14 @@ class SqliteDb : public Db {
 
 rules::Result<std::unique_ptr<Db>> OpenSqliteDb(const std::string& path) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   SqlitePtr db(raw);
   if (rc != SQLITE_OK) {
-    return rules::Fail(rules::ErrorCode::kStore,
-                       "sqlite " + path + ": open: " +
-                           (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)));
+    return rules::Fail(
+        rules::ErrorCode::kStore,
+        "sqlite " + path + ": open: " + (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(db.get(), 5000);
   auto result = std::make_unique<SqliteDb>(std::move(db), path);

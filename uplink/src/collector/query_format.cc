@@ -12,11 +12,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (const char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           *out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -71,7 +81,8 @@ class JsonObject {
 std::string Table(const std::vector<std::string>& header,
                   const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (size_t c = 0; c < header.size(); ++c)
+    width[c] = header[c].size();
   for (const auto& row : rows) {
     for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
       width[c] = std::max(width[c], row[c].size());
@@ -82,29 +93,38 @@ std::string Table(const std::vector<std::string>& header,
     std::string l;
     for (size_t c = 0; c < cells.size(); ++c) {
       l += cells[c];
-      if (c + 1 < cells.size()) l += std::string(width[c] - cells[c].size() + 2, ' ');
+      if (c + 1 < cells.size())
+        l += std::string(width[c] - cells[c].size() + 2, ' ');
     }
     out += l + "\n";
   };
   line(header);
-  for (const auto& row : rows) line(row);
+  for (const auto& row : rows)
+    line(row);
   return out;
 }
 
-std::string Or(const std::string& s, const char* fallback) { return s.empty() ? fallback : s; }
+std::string Or(const std::string& s, const char* fallback) {
+  return s.empty() ? fallback : s;
+}
 
-std::string OptText(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "-"; }
+std::string OptText(const std::optional<int64_t>& v) {
+  return v ? std::to_string(*v) : "-";
+}
 
 }  // namespace
 
 std::optional<OutputFormat> OutputFormatFromName(std::string_view name) {
-  if (name == "table") return OutputFormat::kTable;
-  if (name == "json") return OutputFormat::kJson;
+  if (name == "table")
+    return OutputFormat::kTable;
+  if (name == "json")
+    return OutputFormat::kJson;
   return std::nullopt;
 }
 
 std::string FormatTimeUs(int64_t us) {
-  if (us == 0) return "";
+  if (us == 0)
+    return "";
   const std::time_t t = static_cast<std::time_t>(us / 1000000);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -151,13 +171,15 @@ std::string FormatHosts(const std::vector<HostRow>& rows, OutputFormat format) {
     for (const HostRow& h : rows) {
       std::string names = "[";
       for (const std::string& n : h.names) {
-        if (names.size() > 1) names += ",";
+        if (names.size() > 1)
+          names += ",";
         AppendJsonString(&names, n);
       }
       names += "]";
       std::string services = "[";
       for (const ServiceRow& s : h.services) {
-        if (services.size() > 1) services += ",";
+        if (services.size() > 1)
+          services += ",";
         services += JsonObject()
                         .Int("port", s.port)
                         .Str("proto", s.proto)
@@ -191,14 +213,18 @@ std::string FormatHosts(const std::vector<HostRow>& rows, OutputFormat format) {
   std::vector<std::vector<std::string>> cells;
   for (const HostRow& h : rows) {
     std::string names;
-    for (const std::string& n : h.names) names += (names.empty() ? "" : ",") + n;
+    for (const std::string& n : h.names)
+      names += (names.empty() ? "" : ",") + n;
     std::string os = h.os_product;
-    if (!h.os_version.empty()) os += " " + h.os_version;
+    if (!h.os_version.empty())
+      os += " " + h.os_version;
     std::string services;
     for (const ServiceRow& s : h.services) {
       services += (services.empty() ? "" : " ") + std::to_string(s.port) + "/" + s.proto;
-      if (!s.protocol.empty()) services += "(" + s.protocol + ")";
-      if (s.exposed) services += "!";
+      if (!s.protocol.empty())
+        services += "(" + s.protocol + ")";
+      if (s.exposed)
+        services += "!";
     }
     cells.push_back({h.host, Or(h.mac, "-"), Or(h.vendor, "-"), Or(names, "-"), Or(os, "-"),
                      Or(services, "-"), FormatTimeUs(h.last_seen_us)});

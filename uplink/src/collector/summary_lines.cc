@@ -12,41 +12,53 @@ using Json = nlohmann::json;
 // Typed reads that never throw: false when present with the wrong type.
 bool ReadString(const Json& obj, const char* key, std::string* out) {
   const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return true;
-  if (!it->is_string()) return false;
+  if (it == obj.end() || it->is_null())
+    return true;
+  if (!it->is_string())
+    return false;
   *out = it->get_ref<const std::string&>();
   return true;
 }
 bool ReadInt(const Json& obj, const char* key, std::optional<int64_t>* out) {
   const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return true;
+  if (it == obj.end() || it->is_null())
+    return true;
   if (it->is_number_unsigned()) {
     const uint64_t v = it->get<uint64_t>();
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+    if (v > static_cast<uint64_t>(INT64_MAX))
+      return false;
     *out = static_cast<int64_t>(v);
     return true;
   }
-  if (!it->is_number_integer()) return false;
+  if (!it->is_number_integer())
+    return false;
   *out = it->get<int64_t>();
   return true;
 }
 bool ReadInt(const Json& obj, const char* key, int64_t* out) {
   std::optional<int64_t> v;
-  if (!ReadInt(obj, key, &v)) return false;
-  if (v) *out = *v;
+  if (!ReadInt(obj, key, &v))
+    return false;
+  if (v)
+    *out = *v;
   return true;
 }
 bool ReadBool(const Json& obj, const char* key, bool* out) {
   const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return true;
-  if (!it->is_boolean()) return false;
+  if (it == obj.end() || it->is_null())
+    return true;
+  if (!it->is_boolean())
+    return false;
   *out = it->get<bool>();
   return true;
 }
 bool ValidTimes(int64_t* first, int64_t* last, int64_t default_first, int64_t default_last) {
-  if (*first == 0) *first = default_first;
-  if (*last == 0) *last = default_last;
-  if (*last < *first) *last = *first;
+  if (*first == 0)
+    *first = default_first;
+  if (*last == 0)
+    *last = default_last;
+  if (*last < *first)
+    *last = *first;
   return *first >= 0;
 }
 
@@ -55,14 +67,18 @@ bool ParseHost(const Json& j, HostLine* h) {
             ReadString(j, "vendor", &h->vendor) && ReadInt(j, "first_seen", &h->first_seen) &&
             ReadInt(j, "last_seen", &h->last_seen);
   if (const auto names = j.find("names"); ok && names != j.end() && !names->is_null()) {
-    if (!names->is_array()) return false;
+    if (!names->is_array())
+      return false;
     for (const auto& n : *names) {
-      if (!n.is_string()) return false;
-      if (!n.get_ref<const std::string&>().empty()) h->names.push_back(n.get<std::string>());
+      if (!n.is_string())
+        return false;
+      if (!n.get_ref<const std::string&>().empty())
+        h->names.push_back(n.get<std::string>());
     }
   }
   if (const auto os = j.find("os"); ok && os != j.end() && !os->is_null()) {
-    if (!os->is_object()) return false;
+    if (!os->is_object())
+      return false;
     ok = ReadString(*os, "vendor", &h->os_vendor) && ReadString(*os, "product", &h->os_product) &&
          ReadString(*os, "version", &h->os_version);
   }
@@ -90,12 +106,12 @@ bool ParseGap(const Json& j, bool spool_drop, GapLine* g) {
   if (spool_drop) {  // the spool's own record (docs/formats.md, "Priority classes")
     g->kind = "spool_drop";
     std::string payload_type;
-    const bool ok = ReadString(j, "reason", &g->reason) &&
-                    ReadString(j, "payload_type", &payload_type) &&
-                    ReadInt(j, "first_batch_seq", &g->from_seq) &&
-                    ReadInt(j, "last_batch_seq", &g->to_seq) &&
-                    ReadInt(j, "batches", &g->dropped_batches);
-    if (!payload_type.empty()) g->reason += (g->reason.empty() ? "" : " ") + payload_type;
+    const bool ok =
+        ReadString(j, "reason", &g->reason) && ReadString(j, "payload_type", &payload_type) &&
+        ReadInt(j, "first_batch_seq", &g->from_seq) && ReadInt(j, "last_batch_seq", &g->to_seq) &&
+        ReadInt(j, "batches", &g->dropped_batches);
+    if (!payload_type.empty())
+      g->reason += (g->reason.empty() ? "" : " ") + payload_type;
     return ok;
   }
   g->kind = "gap";
@@ -143,12 +159,14 @@ std::optional<std::vector<ParsedLine>> ParseSummaryLines(std::string_view json_l
     const std::string_view text = json_lines.substr(0, nl);
     json_lines.remove_prefix(nl == std::string_view::npos ? json_lines.size() : nl + 1);
     if (JsonNestingDepth(text) > kMaxJsonDepth) {
-      if (why) *why = "line " + std::to_string(line_no) + ": nested too deeply";
+      if (why)
+        *why = "line " + std::to_string(line_no) + ": nested too deeply";
       return std::nullopt;
     }
     const Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {
-      if (why) *why = "line " + std::to_string(line_no) + ": not a JSON object";
+      if (why)
+        *why = "line " + std::to_string(line_no) + ": not a JSON object";
       return std::nullopt;
     }
     ParsedLine line;
@@ -161,14 +179,14 @@ std::optional<std::vector<ParsedLine>> ParseSummaryLines(std::string_view json_l
            ValidTimes(&line.host.first_seen, &line.host.last_seen, default_first, default_last);
     } else if (line.type == "service") {
       line.kind = LineKind::kService;
-      ok = ParseService(j, &line.service) && ValidTimes(&line.service.first_seen,
-                                                        &line.service.last_seen, default_first,
-                                                        default_last);
+      ok = ParseService(j, &line.service) &&
+           ValidTimes(&line.service.first_seen, &line.service.last_seen, default_first,
+                      default_last);
     } else if (line.type == "software") {
       line.kind = LineKind::kSoftware;
-      ok = ParseSoftware(j, &line.software) && ValidTimes(&line.software.first_seen,
-                                                          &line.software.last_seen,
-                                                          default_first, default_last);
+      ok = ParseSoftware(j, &line.software) &&
+           ValidTimes(&line.software.first_seen, &line.software.last_seen, default_first,
+                      default_last);
     } else if (line.type == "gap") {
       line.kind = LineKind::kGap;
       ok = ParseGap(j, false, &line.gap);

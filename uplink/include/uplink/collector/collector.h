@@ -50,12 +50,12 @@ struct IngestOutcome {
 };
 
 struct CollectorStats {
-  uint64_t received = 0;     // Ingest calls
-  uint64_t stored = 0;       // envelopes committed
-  uint64_t duplicates = 0;   // identical resends, acked again, stored once
-  uint64_t rejected = 0;     // not acked (sum of rejected_by_reason)
+  uint64_t received = 0;    // Ingest calls
+  uint64_t stored = 0;      // envelopes committed
+  uint64_t duplicates = 0;  // identical resends, acked again, stored once
+  uint64_t rejected = 0;    // not acked (sum of rejected_by_reason)
   uint64_t lines_stored = 0;
-  uint64_t lines_unrecognised = 0;  // lines of a known type missing fields: kept as raw records
+  uint64_t lines_unrecognised = 0;     // lines of a known type missing fields: kept as raw records
   uint64_t key_rotations = 0;          // key_rotation lines that enrolled a new key
   uint64_t key_rotations_refused = 0;  // key_rotation lines that did not verify (kept as records)
   std::map<std::string, uint64_t> rejected_by_reason;

@@ -22,8 +22,7 @@ std::vector<uint8_t> KeyRotationMessage(std::string_view sensor_id, const KeyId&
 
 // The JSON line (without '\n') announcing `new_key` for `sensor_id`, whose envelopes are now
 // signed with `old_key_id`.
-rules::Result<std::string> MakeKeyRotationLine(std::string_view sensor_id,
-                                               const KeyId& old_key_id,
+rules::Result<std::string> MakeKeyRotationLine(std::string_view sensor_id, const KeyId& old_key_id,
                                                const SigningKey& new_key);
 
 }  // namespace uplink
