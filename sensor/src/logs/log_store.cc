@@ -58,10 +58,18 @@ void CountHour(SenderStats* s, int64_t time_us, uint32_t count) {
 
 // ---- sender statistics file ------------------------------------------------------------------
 
+// A place in the store: segment number and byte offset (the end of a block).
+struct Position {
+  uint64_t segment = 0;
+  uint64_t offset = 0;
+};
+
 std::string FormatSenders(const std::vector<SenderStats>& senders, uint64_t segments_dropped,
-                          uint64_t records_dropped) {
+                          uint64_t records_dropped, Position covered) {
   std::string out = "# utkikk log senders v1 segments_dropped=" + std::to_string(segments_dropped) +
-                    " records_dropped=" + std::to_string(records_dropped) + "\n";
+                    " records_dropped=" + std::to_string(records_dropped) +
+                    " covers_segment=" + std::to_string(covered.segment) +
+                    " covers_offset=" + std::to_string(covered.offset) + "\n";
   for (const SenderStats& s : senders) {
     out += s.sender.ToString();
     for (uint64_t v : {s.messages, s.bytes, s.dropped, s.no_severity}) out += "\t" + std::to_string(v);
@@ -126,6 +134,7 @@ struct SendersFile {
   std::vector<SenderStats> senders;
   uint64_t segments_dropped = 0;
   uint64_t records_dropped = 0;
+  Position covered;
 };
 
 Result<SendersFile> LoadSenders(const std::string& dir) {
@@ -146,7 +155,9 @@ Result<SendersFile> LoadSenders(const std::string& dir) {
     if (line.empty()) continue;
     if (line[0] == '#') {
       for (auto [key, out] : {std::pair{"segments_dropped=", &file.segments_dropped},
-                              std::pair{"records_dropped=", &file.records_dropped}}) {
+                              std::pair{"records_dropped=", &file.records_dropped},
+                              std::pair{"covers_segment=", &file.covered.segment},
+                              std::pair{"covers_offset=", &file.covered.offset}}) {
         size_t at = line.find(key);
         if (at != std::string_view::npos) {
           *out = std::strtoull(std::string(line.substr(at + std::strlen(key))).c_str(), nullptr, 10);
@@ -220,6 +231,22 @@ class LogStoreImpl final : public LogStore {
       next_segment_ = n + 1;
     }
     stats_.segments = segments_.size();
+    // Records written after the last senders.tsv (a crash in between) are counted again here.
+    for (const Segment& seg : segments_) {
+      if (seg.number < loaded->covered.segment) continue;
+      uint64_t from = seg.number == loaded->covered.segment ? loaded->covered.offset : 0;
+      LogScanStats ignored;
+      auto ok = store_format::ReadSegment(
+          store_format::SegmentPath(config_.directory, seg.number), from,
+          [](const BlockHeader&) { return true; },
+          [this](const StoredLogRecord& r) {
+            Account(LogRecord{r.receive_time_us, r.sender, r.transport, r.severity, r.raw});
+            return true;
+          },
+          &ignored);
+      if (!ok) return tl::make_unexpected(ok.error());
+      covered_ = Position{seg.number, seg.bytes};
+    }
     writer_ = std::thread([this] { WriterLoop(); });
     return {};
   }
@@ -235,7 +262,17 @@ class LogStoreImpl final : public LogStore {
     b.senders.insert(r.sender);
     ++stats_.appended;
     stats_.queued_bytes += store_format::kRecordHeaderBytes + r.raw.size();
+    if (b.records.size() >= config_.block_bytes) {
+      ready_.push_back(std::move(current_));
+      current_ = PendingBlock{};
+      current_.records.reserve(config_.block_bytes + 1024);
+      cv_.notify_one();
+    }
+  }
 
+  // Sender statistics follow what is written, so that senders.tsv can say exactly which
+  // records it covers and Open() can replay the rest after a crash. mu_ held.
+  void Account(const LogRecord& r) {
     SenderStats& s = senders_[r.sender];
     if (s.messages == 0) {
       s.sender = r.sender;
@@ -247,12 +284,6 @@ class LogStoreImpl final : public LogStore {
     if (r.severity >= 0 && r.severity < 8) ++s.severities[r.severity];
     else ++s.no_severity;
     s.last_seen_us = std::max(s.last_seen_us, r.receive_time_us);
-    if (b.records.size() >= config_.block_bytes) {
-      ready_.push_back(std::move(current_));
-      current_ = PendingBlock{};
-      current_.records.reserve(config_.block_bytes + 1024);
-      cv_.notify_one();
-    }
   }
 
   void NoteDropped(const IpAddress& sender, uint64_t count) override {
@@ -329,6 +360,11 @@ class LogStoreImpl final : public LogStore {
         lock.lock();
         stats_.queued_bytes -= std::min<uint64_t>(stats_.queued_bytes, block.records.size());
         if (ok) {
+          store_format::ForEachRecord(block.records, [this](const LogRecord& r) {
+            Account(r);
+            return true;
+          });
+          covered_ = Position{segments_.back().number, segments_.back().bytes};
           stats_.written += header.records;
           stats_.blocks += 1;
           stats_.bytes_raw += block.records.size();
@@ -362,7 +398,7 @@ class LogStoreImpl final : public LogStore {
       if (stopping || flush_target > flush_done_ ||
           now >= last_senders + std::chrono::seconds(1)) {
         std::string text = FormatSenders(SortedSenders(), stats_.segments_dropped,
-                                         stats_.records_dropped);
+                                         stats_.records_dropped, covered_);
         lock.unlock();
         auto ok = store_format::WriteFileAtomically(
             config_.directory + "/" + store_format::kSendersFile, text);
@@ -494,6 +530,7 @@ class LogStoreImpl final : public LogStore {
   LogStoreStats stats_;
   std::deque<Segment> segments_;
   uint64_t next_segment_ = 1;
+  Position covered_;  // the sender statistics include every record before this
   // Writer thread only.
   int segment_fd_ = -1;
   uint64_t current_bytes_ = 0;
@@ -572,7 +609,7 @@ Result<LogScanStats> ScanLogStore(const std::string& directory, const LogQuery& 
       if (!on_record(r)) stop = true;
       return !stop;
     };
-    auto ok = store_format::ReadSegment(path, block_filter, on_stored, &scan);
+    auto ok = store_format::ReadSegment(path, 0, block_filter, on_stored, &scan);
     if (!ok && ok.error().code != ErrorCode::kNotFound) return tl::make_unexpected(ok.error());
   }
   return scan;

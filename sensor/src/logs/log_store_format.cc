@@ -163,6 +163,27 @@ void AppendRecord(const LogRecord& r, std::string* out) {
   out->append(r.raw);
 }
 
+bool ForEachRecord(std::string_view raw, const std::function<bool(const LogRecord&)>& fn) {
+  size_t at = 0;
+  LogRecord r;
+  while (at < raw.size()) {
+    if (raw.size() - at < kRecordHeaderBytes) return false;
+    uint32_t len = GetLe<uint32_t>(raw.data() + at);
+    if (len < kRecordHeaderBytes - 4 || len > raw.size() - at - 4) return false;
+    const char* p = raw.data() + at + 4;
+    r.receive_time_us = GetLe<int64_t>(p);
+    r.sender = rules::IpAddress::FromV6Bytes(reinterpret_cast<const uint8_t*>(p + 8));
+    uint8_t transport = static_cast<uint8_t>(p[24]);
+    r.transport = transport <= 2 ? static_cast<SyslogTransport>(transport) : SyslogTransport::kUdp;
+    uint8_t severity = static_cast<uint8_t>(p[25]);
+    r.severity = severity < 8 ? severity : -1;
+    r.raw = std::string_view(p + 26, len - (kRecordHeaderBytes - 4));
+    at += 4 + len;
+    if (!fn(r)) return true;
+  }
+  return true;
+}
+
 Result<> BuildBlock(const BlockHeader& header, const std::string& records, int level,
                     ZSTD_CCtx* cctx, std::string* out) {
   if (records.size() > kMaxBlockRawBytes) return Fail(ErrorCode::kInternal, "block too large");
@@ -253,7 +274,8 @@ Result<> SummarizeSegment(const std::string& path, SegmentSummary* out) {
   return {};
 }
 
-Result<> ReadSegment(const std::string& path, const std::function<bool(const BlockHeader&)>& want,
+Result<> ReadSegment(const std::string& path, uint64_t offset,
+                     const std::function<bool(const BlockHeader&)>& want,
                      const std::function<bool(const StoredLogRecord&)>& on_record,
                      LogScanStats* stats) {
   auto fd_or = OpenForRead(path);
@@ -268,7 +290,7 @@ Result<> ReadSegment(const std::string& path, const std::function<bool(const Blo
     if (*size > 0) ++stats->bad_blocks;
     return {};
   }
-  uint64_t offset = kSegmentHeaderBytes;
+  offset = std::max<uint64_t>(offset, kSegmentHeaderBytes);
   BlockLayout b;
   std::string block;
   std::string raw;
@@ -299,25 +321,20 @@ Result<> ReadSegment(const std::string& path, const std::function<bool(const Blo
     }
     ++stats->blocks_read;
     offset += b.total_bytes;
-    size_t at = 0;
     uint32_t seen = 0;
-    while (at + kRecordHeaderBytes <= raw.size() && seen < b.header.records) {
-      uint32_t len = GetLe<uint32_t>(raw.data() + at);
-      if (len < kRecordHeaderBytes - 4 || len > raw.size() - at - 4) break;
-      const char* p = raw.data() + at + 4;
-      record.receive_time_us = GetLe<int64_t>(p);
-      record.sender = rules::IpAddress::FromV6Bytes(reinterpret_cast<const uint8_t*>(p + 8));
-      uint8_t transport = static_cast<uint8_t>(p[24]);
-      record.transport = transport <= 2 ? static_cast<SyslogTransport>(transport)
-                                        : SyslogTransport::kUdp;
-      uint8_t severity = static_cast<uint8_t>(p[25]);
-      record.severity = severity < 8 ? severity : -1;
-      record.raw.assign(p + 26, len - (kRecordHeaderBytes - 4));
-      at += 4 + len;
+    bool stopped = false;
+    bool whole = ForEachRecord(raw, [&](const LogRecord& r) {
       ++seen;
-      if (!on_record(record)) return {};
-    }
-    if (seen != b.header.records || at != raw.size()) {
+      record.receive_time_us = r.receive_time_us;
+      record.sender = r.sender;
+      record.transport = r.transport;
+      record.severity = r.severity;
+      record.raw.assign(r.raw);
+      stopped = !on_record(record);
+      return !stopped;
+    });
+    if (stopped) return {};
+    if (!whole || seen != b.header.records) {
       ++stats->bad_blocks;
       return {};
     }

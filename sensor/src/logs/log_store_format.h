@@ -40,6 +40,9 @@ struct BlockHeader {
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 
 void AppendRecord(const LogRecord& record, std::string* out);
+// Decodes AppendRecord output; on_record gets each record (raw points into `records`) and
+// returns false to stop. False when the bytes are not whole records.
+bool ForEachRecord(std::string_view records, const std::function<bool(const LogRecord&)>& fn);
 // Compresses `records` (AppendRecord output) into a complete block: header, payload, CRC.
 rules::Result<> BuildBlock(const BlockHeader& header, const std::string& records, int level,
                            ZSTD_CCtx* cctx, std::string* out);
@@ -57,9 +60,10 @@ struct SegmentSummary {
 // Walks the blocks of a segment and verifies each CRC.
 rules::Result<> SummarizeSegment(const std::string& path, SegmentSummary* out);
 
-// Reads a segment: blocks whose header passes `want` are verified and decoded, and each record
-// goes to on_record (false stops). Stops at the first invalid block (counted in bad_blocks).
-rules::Result<> ReadSegment(const std::string& path,
+// Reads a segment from `offset` (a block start): blocks whose header passes `want` are verified
+// and decoded, and each record goes to on_record (false stops). Stops at the first invalid block
+// (counted in bad_blocks).
+rules::Result<> ReadSegment(const std::string& path, uint64_t offset,
                             const std::function<bool(const BlockHeader&)>& want,
                             const std::function<bool(const StoredLogRecord&)>& on_record,
                             LogScanStats* stats);
