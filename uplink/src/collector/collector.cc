@@ -390,6 +390,7 @@ Result<Collector::Impl::StoreResult> Collector::Impl::Store(const OpenedEnvelope
                                                             const std::string& member_id,
                                                             const std::vector<ParsedLine>& lines) {
   pending = Pending{};
+  db->DiscardQueue();
   if (auto r = db->Begin(); !r) {
     (void)db->Rollback();
     return Fail(r.error(), "");
@@ -453,59 +454,57 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
   int64_t line_no = 0;
   for (const ParsedLine& line : lines) {
     ++line_no;
-    Result<std::vector<SqlRow>> r;
     switch (line.kind) {
       case LineKind::kHost: {
         const auto& h = line.host;
-        r = db->Run(kUpsertHost, {member_id, h.host, h.mac, h.vendor, h.os_vendor, h.os_product,
-                                  h.os_version, h.first_seen, h.last_seen, sensor, seq});
+        db->Queue(kUpsertHost, {member_id, h.host, h.mac, h.vendor, h.os_vendor, h.os_product,
+                                h.os_version, h.first_seen, h.last_seen, sensor, seq});
         for (const std::string& name : h.names) {
-          if (!r)
-            break;
-          r = db->Run(kUpsertHostName, {member_id, h.host, name, h.first_seen, h.last_seen});
+          db->Queue(kUpsertHostName, {member_id, h.host, name, h.first_seen, h.last_seen});
         }
         break;
       }
       case LineKind::kService: {
         const auto& s = line.service;
-        r = db->Run(kUpsertService,
-                    {member_id, s.host, s.port, s.proto, s.protocol, int64_t{s.exposed ? 1 : 0},
-                     s.first_seen, s.last_seen, sensor, seq});
+        db->Queue(kUpsertService,
+                  {member_id, s.host, s.port, s.proto, s.protocol, int64_t{s.exposed ? 1 : 0},
+                   s.first_seen, s.last_seen, sensor, seq});
         break;
       }
       case LineKind::kSoftware: {
         const auto& s = line.software;
-        r = db->Run(kUpsertSoftware,
-                    {member_id, s.host, s.port, s.role, s.vendor, s.product, s.version, s.cpe23,
-                     s.raw, s.first_seen, s.last_seen, sensor, seq});
+        db->Queue(kUpsertSoftware,
+                  {member_id, s.host, s.port, s.role, s.vendor, s.product, s.version, s.cpe23,
+                   s.raw, s.first_seen, s.last_seen, sensor, seq});
         break;
       }
       case LineKind::kGap: {
         const auto& g = line.gap;
-        r = db->Run(kInsertGap,
-                    {sensor, seq, line_no, member_id, g.kind, g.reason, Opt(g.from_seq),
-                     Opt(g.to_seq), Opt(g.dropped_batches), now, std::string(line.text)});
+        db->Queue(kInsertGap, {sensor, seq, line_no, member_id, g.kind, g.reason, Opt(g.from_seq),
+                               Opt(g.to_seq), Opt(g.dropped_batches), now, std::string(line.text)});
         break;
       }
       case LineKind::kKeyRotation: {
+        if (auto flushed = db->Flush(); !flushed)  // reads follow: nothing may stay queued
+          return Fail(flushed.error(), "storing lines: ");
         auto applied = ApplyKeyRotation(env, member_id, line.rotation, now);
         if (!applied)
           return Fail(applied.error(), "key rotation: ");
         ++(*applied ? pending.rotations : pending.rotations_refused);
         pending.keys_changed = pending.keys_changed || *applied;
-        r = db->Run(kInsertRecord,
-                    {sensor, seq, line_no, member_id, line.type, std::string(line.text)});
+        db->Queue(kInsertRecord,
+                  {sensor, seq, line_no, member_id, line.type, std::string(line.text)});
         break;
       }
       case LineKind::kOther:
-        r = db->Run(kInsertRecord,
-                    {sensor, seq, line_no, member_id, line.type.empty() ? payload_type : line.type,
-                     std::string(line.text)});
+        db->Queue(kInsertRecord,
+                  {sensor, seq, line_no, member_id, line.type.empty() ? payload_type : line.type,
+                   std::string(line.text)});
         break;
     }
-    if (!r)
-      return Fail(r.error(), "line " + std::to_string(line_no) + ": ");
   }
+  if (auto r = db->Flush(); !r)
+    return Fail(r.error(), "storing lines: ");
   return StoreResult::kStored;
 }
 

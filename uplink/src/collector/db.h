@@ -40,13 +40,32 @@ class Db {
                                          std::initializer_list<SqlValue> params = {});
   void set_statement_hook(StatementHook hook) { hook_ = std::move(hook); }
 
+  // Statements whose rows are not needed (INSERT, UPSERT): run at once, or, where the backend
+  // pipelines (PostgreSQL), sent in groups without waiting for each reply. The first error is
+  // returned by Flush(), which must come before the transaction commits or anything is read.
+  void Queue(std::string_view sql, std::initializer_list<SqlValue> params);
+  rules::Result<> Flush();
+  void DiscardQueue();
+
  protected:
+  struct QueuedStatement {
+    std::string_view sql;  // a string that outlives the queue (the statements are constants)
+    std::vector<SqlValue> params;
+  };
+  // True when the backend implements DoRunPipelined.
+  virtual bool pipelines() const { return false; }
+  virtual rules::Result<> DoRunPipelined(std::span<const QueuedStatement> statements);
+
   virtual rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql,
                                                    std::span<const SqlValue> params) = 0;
 
  private:
+  void RunQueued();
+
   StatementHook hook_;
   uint64_t statements_ = 0;
+  std::vector<QueuedStatement> queue_;
+  std::optional<rules::Error> queued_error_;
 };
 
 rules::Result<std::unique_ptr<Db>> OpenSqliteDb(const std::string& path);

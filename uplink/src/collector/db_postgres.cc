@@ -50,30 +50,12 @@ class PostgresDb : public Db {
   rules::Result<std::vector<SqlRow>> DoRun(std::string_view sql_view,
                                            std::span<const SqlValue> params) override {
     const std::string sql(sql_view);
-    std::vector<std::string> texts(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (const auto* v = std::get_if<int64_t>(&params[i])) {
-        texts[i] = std::to_string(*v);
-        values[i] = texts[i].c_str();
-      } else if (const auto* t = std::get_if<std::string>(&params[i])) {
-        values[i] = t->c_str();
-      }
-    }
-    // Prepared once per connection (session-scoped, not undone by a rollback): the server
-    // parses and plans each statement once instead of per line.
-    auto name = prepared_.find(sql);
-    if (name == prepared_.end()) {
-      const std::string statement = "utkikk_" + std::to_string(prepared_.size());
-      PgResultPtr prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(),
-                                 static_cast<int>(params.size()), nullptr));
-      if (auto ok = Check(prep.get(), sql); !ok)
-        return rules::Fail(ok.error(), "");
-      name = prepared_.emplace(sql, statement).first;
-    }
-    PgResultPtr res(PQexecPrepared(conn_.get(), name->second.c_str(),
-                                   static_cast<int>(params.size()), values.data(), nullptr, nullptr,
-                                   0));
+    const ParamValues values = Values(params);
+    auto name = Prepared(sql, params.size());
+    if (!name)
+      return rules::Fail(name.error(), "");
+    PgResultPtr res(PQexecPrepared(conn_.get(), (*name)->c_str(), static_cast<int>(params.size()),
+                                   values.pointers.data(), nullptr, nullptr, 0));
     if (auto ok = Check(res.get(), sql); !ok)
       return rules::Fail(ok.error(), "");
     std::vector<SqlRow> rows;
@@ -93,7 +75,100 @@ class PostgresDb : public Db {
     return rows;
   }
 
+  bool pipelines() const override { return true; }
+
+  // libpq pipeline mode (PostgreSQL 14+): send every statement, one sync, then read the replies.
+  rules::Result<> DoRunPipelined(std::span<const QueuedStatement> statements) override {
+    std::vector<const std::string*> names;
+    names.reserve(statements.size());
+    for (const QueuedStatement& s : statements) {  // prepared outside the pipeline
+      auto name = Prepared(std::string(s.sql), s.params.size());
+      if (!name)
+        return rules::Fail(name.error(), "");
+      names.push_back(*name);
+    }
+    if (PQenterPipelineMode(conn_.get()) != 1) {
+      return rules::Fail(rules::ErrorCode::kStore,
+                         "postgresql " + url_ + ": pipeline mode: " + PQerrorMessage(conn_.get()));
+    }
+    std::string first_error;
+    for (size_t i = 0; i < statements.size() && first_error.empty(); ++i) {
+      const ParamValues values = Values(statements[i].params);
+      if (PQsendQueryPrepared(conn_.get(), names[i]->c_str(),
+                              static_cast<int>(statements[i].params.size()), values.pointers.data(),
+                              nullptr, nullptr, 0) != 1) {
+        first_error = PQerrorMessage(conn_.get());
+      }
+    }
+    if (PQpipelineSync(conn_.get()) != 1 && first_error.empty()) {
+      first_error = PQerrorMessage(conn_.get());
+    }
+    // Drain every reply up to the sync, even after an error (later ones say "aborted").
+    for (;;) {
+      PgResultPtr res(PQgetResult(conn_.get()));
+      if (!res) {
+        if (PQstatus(conn_.get()) != CONNECTION_OK) {
+          if (first_error.empty())
+            first_error = PQerrorMessage(conn_.get());
+          break;
+        }
+        continue;  // the end of one statement's replies
+      }
+      const ExecStatusType status = PQresultStatus(res.get());
+      if (status == PGRES_PIPELINE_SYNC)
+        break;
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && first_error.empty()) {
+        first_error = PQresultErrorMessage(res.get());
+      }
+    }
+    if (PQexitPipelineMode(conn_.get()) != 1 && first_error.empty()) {
+      first_error = PQerrorMessage(conn_.get());
+    }
+    if (!first_error.empty()) {
+      while (!first_error.empty() && (first_error.back() == '\n' || first_error.back() == ' ')) {
+        first_error.pop_back();
+      }
+      return rules::Fail(rules::ErrorCode::kStore,
+                         "postgresql " + url_ + ": pipelined statements: " + first_error);
+    }
+    return {};
+  }
+
  private:
+  struct ParamValues {
+    std::vector<std::string> texts;
+    std::vector<const char*> pointers;
+  };
+  static ParamValues Values(std::span<const SqlValue> params) {
+    ParamValues v;
+    v.texts.resize(params.size());
+    v.pointers.assign(params.size(), nullptr);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (const auto* n = std::get_if<int64_t>(&params[i])) {
+        v.texts[i] = std::to_string(*n);
+        v.pointers[i] = v.texts[i].c_str();
+      } else if (const auto* t = std::get_if<std::string>(&params[i])) {
+        v.pointers[i] = t->c_str();
+      }
+    }
+    return v;
+  }
+
+  // Prepared once per connection (session-scoped, not undone by a rollback): the server parses
+  // and plans each statement once instead of per line. Returns the statement's name.
+  rules::Result<const std::string*> Prepared(const std::string& sql, size_t param_count) {
+    auto name = prepared_.find(sql);
+    if (name == prepared_.end()) {
+      const std::string statement = "utkikk_" + std::to_string(prepared_.size());
+      PgResultPtr prep(PQprepare(conn_.get(), statement.c_str(), sql.c_str(),
+                                 static_cast<int>(param_count), nullptr));
+      if (auto ok = Check(prep.get(), sql); !ok)
+        return rules::Fail(ok.error(), "");
+      name = prepared_.emplace(sql, statement).first;
+    }
+    return &name->second;
+  }
+
   rules::Result<> Check(const PGresult* res, const std::string& sql) const {
     const ExecStatusType status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
