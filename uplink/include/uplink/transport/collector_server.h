@@ -1,0 +1,46 @@
+// The collector's side of the transport protocol: receives envelopes and heartbeats, hands each
+// envelope to an ingest function (Collector::Ingest in the daemon, a fake in tests) and publishes
+// the acknowledgement on the sensor's topic (docs/formats.md, "Transport: topics and messages").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "uplink/collector/collector.h"
+#include "uplink/transport/transport.h"
+
+namespace uplink {
+
+struct CollectorServerStats {
+  uint64_t envelopes = 0;
+  uint64_t acked = 0;       // stored
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+  uint64_t mismatched = 0;  // envelope header names another sensor or sequence than the message
+  uint64_t heartbeats = 0;
+  uint64_t ack_publish_failed = 0;  // the sensor went away before its ack: it will resend
+};
+
+using IngestFunction = std::function<IngestOutcome(std::span<const uint8_t>)>;
+
+// Borrows the transport (which must outlive it). Not thread-safe: one thread calls RunOnce().
+class CollectorServer {
+ public:
+  CollectorServer(Transport& transport, IngestFunction ingest)
+      : transport_(transport), ingest_(std::move(ingest)) {}
+
+  // Handles what arrives within `max_wait` (at most `max_batch` messages). Returns how many.
+  size_t RunOnce(std::chrono::milliseconds max_wait, size_t max_batch = 64);
+  const CollectorServerStats& stats() const { return stats_; }
+
+ private:
+  void HandleEnvelope(const TransportMessage& message);
+  Transport& transport_;
+  IngestFunction ingest_;
+  CollectorServerStats stats_;
+};
+
+}  // namespace uplink

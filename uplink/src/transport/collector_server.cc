@@ -1,0 +1,51 @@
+// The collector's protocol loop (docs/formats.md, "Transport: topics and messages").
+#include "uplink/transport/collector_server.h"
+
+#include <utility>
+
+namespace uplink {
+
+size_t CollectorServer::RunOnce(std::chrono::milliseconds max_wait, size_t max_batch) {
+  std::vector<TransportMessage> messages = transport_.Poll(max_wait, max_batch);
+  for (const TransportMessage& message : messages) {
+    if (message.kind == MessageKind::kEnvelope) {
+      HandleEnvelope(message);
+    } else if (message.kind == MessageKind::kHeartbeat) {
+      ++stats_.heartbeats;
+      TransportMessage reply;
+      reply.kind = MessageKind::kHeartbeatReply;
+      reply.sensor_id = message.sensor_id;
+      reply.sequence = message.sequence;
+      if (!transport_.Publish(reply)) ++stats_.ack_publish_failed;
+    }
+  }
+  return messages.size();
+}
+
+void CollectorServer::HandleEnvelope(const TransportMessage& message) {
+  ++stats_.envelopes;
+  const IngestOutcome outcome = ingest_(message.envelope);
+  TransportMessage ack;
+  ack.kind = MessageKind::kAck;
+  ack.sensor_id = message.sensor_id;  // where the sender listens
+  ack.sequence = message.sequence;
+  // The ack names what the message claimed; it must be what the envelope says, or the sender
+  // would delete a different envelope than the one stored.
+  const bool header_known = !outcome.sensor_id.empty();
+  if (header_known &&
+      (outcome.sensor_id != message.sensor_id || outcome.sequence != message.sequence)) {
+    ++stats_.mismatched;
+    ack.status = AckStatus::kRejected;
+    ack.reason = "header_mismatch";
+  } else if (outcome.ack) {
+    ack.status = outcome.duplicate ? AckStatus::kDuplicate : AckStatus::kStored;
+    ++(outcome.duplicate ? stats_.duplicates : stats_.acked);
+  } else {
+    ++stats_.rejected;
+    ack.status = AckStatus::kRejected;
+    ack.reason = outcome.reason.empty() ? "rejected" : outcome.reason.substr(0, 256);
+  }
+  if (!transport_.Publish(ack)) ++stats_.ack_publish_failed;
+}
+
+}  // namespace uplink
