@@ -3,6 +3,7 @@
 // packets and bytes per direction, and the protocol label must agree wherever nDPI 4.2 knows the
 // protocol. Every difference is listed, with its reason, in kExplained below.
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -93,7 +94,9 @@ std::vector<std::string> Captures() {
 std::map<std::tuple<std::string, std::string, uint16_t, std::string, uint16_t>, std::string>
 Ndpi42Labels(const std::string& pcap) {
   std::map<std::tuple<std::string, std::string, uint16_t, std::string, uint16_t>, std::string> out;
-  std::string tmp = testing::TempDir() + "ndpi42.out";
+  // One file per capture and process: CTest runs these tests in parallel.
+  std::string base = pcap.substr(pcap.find_last_of('/') + 1);
+  std::string tmp = testing::TempDir() + "ndpi42-" + std::to_string(getpid()) + "-" + base + ".out";
   std::string cmd = "ndpiReader -i '" + pcap + "' -v 2 > '" + tmp + "' 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) return out;
   std::string error;
