@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "logs/log_store_format.h"
+#include "sensor/logs/log_store_query.h"
 
 namespace sensor {
 namespace {
@@ -312,6 +313,54 @@ TEST(LogStoreTest, SecondWriterIsRefused) {
   auto b = OpenLogStore(SmallConfig(dir));
   EXPECT_FALSE(b);
   fs::remove_all(dir);
+}
+
+TEST(LogStoreQueryTest, ParsesTimeArguments) {
+  int64_t now = 1714557600LL * 1000000;  // 2024-05-01T10:00:00Z
+  EXPECT_EQ(ParseQueryTime("now", now), now);
+  EXPECT_EQ(ParseQueryTime("15m", now), now - 900LL * 1000000);
+  EXPECT_EQ(ParseQueryTime("2h", now), now - 7200LL * 1000000);
+  EXPECT_EQ(ParseQueryTime("7d", now), now - 7 * 86400LL * 1000000);
+  EXPECT_EQ(ParseQueryTime("@1714557600", 0), now);
+  EXPECT_EQ(ParseQueryTime("2024-05-01", 0), now - 10 * 3600LL * 1000000);
+  EXPECT_EQ(ParseQueryTime("2024-05-01T10:00:00Z", 0), now);
+  EXPECT_EQ(ParseQueryTime("2024-05-01 10:00", 0), now);
+  EXPECT_EQ(ParseQueryTime("2024-05-01T12:00:00.5+02:00", 0), now + 500000);
+  for (const char* bad : {"", "yesterday", "2024-13-01", "2024-05-01T25:00", "15x", "@",
+                          "2024-05-01T10:00:00Zjunk", "-5m"}) {
+    EXPECT_FALSE(ParseQueryTime(bad, now)) << bad;
+  }
+  EXPECT_EQ(FormatTimeUs(now + 42), "2024-05-01T10:00:00.000042Z");
+}
+
+TEST(LogStoreQueryTest, RendersRecordsAsOneLineTextAndJson) {
+  StoredLogRecord r;
+  r.receive_time_us = 1714557600LL * 1000000;
+  r.sender = Ip("192.0.2.1");
+  r.transport = SyslogTransport::kTls;
+  r.severity = 4;
+  r.raw = std::string("<12>May  1 10:00:00 fw1 sshd[7]: two\nlines \x01\xff", 45);
+  std::string text;
+  AppendRecordText(r, &text);
+  EXPECT_EQ(text, "2024-05-01T10:00:00.000000Z 192.0.2.1 tls "
+                  "<12>May  1 10:00:00 fw1 sshd[7]: two\\nlines \\x01\xff");
+  std::string json;
+  AppendRecordJson(r, &json);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_NE(json.find("\"transport\":\"tls\",\"severity\":4"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"hostname\":\"fw1\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"app_name\":\"sshd\""), std::string::npos) << json;
+
+  SenderStats s;
+  s.sender = Ip("192.0.2.1");
+  s.messages = 3;
+  s.dropped = 1;
+  s.first_seen_us = r.receive_time_us;
+  s.last_seen_us = r.receive_time_us;
+  std::string sender;
+  AppendSenderJson(s, SenderState::kQuiet, &sender);
+  EXPECT_EQ(sender.substr(0, 79),
+            "{\"sender\":\"192.0.2.1\",\"state\":\"quiet\",\"messages\":3,\"bytes\":0,\"dropped\":1,\"first");
 }
 
 }  // namespace
