@@ -426,6 +426,31 @@ TEST_P(CollectorTest, FailedStatementRollsBackEverything) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 1);
 }
 
+TEST_P(CollectorTest, StoreFailureInABatchOfLinesRollsBackEverything) {
+  EnrollDefault();
+  std::string lines;  // more lines than one pipelined group (256)
+  for (int i = 0; i < 600; ++i) {
+    lines += "{\"type\":\"flow_aggregate\",\"n\":" + std::to_string(i) + "}\n";
+  }
+  lines += "{\"type\":\"host\",\"host\":\"10.0.0.1\"}\n";
+  const auto envelope = Seal(Fields(1, PayloadType::kFlows), lines, key_);
+  {  // another process breaks the store underneath
+    auto db = collector_internal::OpenDb(config_.store_url);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->ExecScript("DROP TABLE records"));
+  }
+  const IngestOutcome out = collector_->Ingest(envelope);
+  EXPECT_FALSE(out.ack);
+  EXPECT_EQ(out.reason, "store_error");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM envelopes"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM hosts"), 0);
+  Reopen();  // recreates the table
+  const IngestOutcome retry = collector_->Ingest(envelope);
+  EXPECT_TRUE(retry.ack) << retry.message;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records"), 600);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM hosts"), 1);
+}
+
 TEST_P(CollectorTest, KilledMidTransactionLeavesNothingHalfStored) {
   EnrollDefault();
   const auto envelope = Seal(Fields(1), kInventory, key_);
