@@ -19,9 +19,10 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: utkikk-syslogd --config FILE [--stats-interval SECONDS]\n"
+    "usage: utkikk-syslogd --config FILE [--stats-interval SECONDS] [--status-file PATH]\n"
     "  --config FILE            member_id and the syslog: section (docs/logs.md)\n"
-    "  --stats-interval SECONDS print receiver counters this often (default 60, 0 = never)\n";
+    "  --stats-interval SECONDS print receiver counters this often (default 60, 0 = never)\n"
+    "  --status-file PATH       rewrite PATH every 100 ms with the counters as one JSON line\n";
 
 std::atomic<bool> g_stop{false};
 
@@ -49,10 +50,35 @@ void PrintStats(const sensor::SyslogReceiver& receiver, const sensor::LogStore& 
                static_cast<unsigned long long>(s.segments_dropped));
 }
 
+// One JSON line with the receiver and store counters, written to path.tmp and renamed.
+void WriteStatus(const std::string& path, const sensor::SyslogReceiver& receiver,
+                 const sensor::LogStore& store) {
+  sensor::ReceiverStats r = receiver.stats();
+  sensor::LogStoreStats s = store.stats();
+  std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::fprintf(f,
+               "{\"messages\":%llu,\"bytes\":%llu,\"datagrams\":%llu,\"connections\":%llu,"
+               "\"rejected\":%llu,\"not_allowed\":%llu,\"rate_limited\":%llu,"
+               "\"queue_full\":%llu,\"truncated\":%llu,\"queue_pauses\":%llu,"
+               "\"appended\":%llu,\"written\":%llu,\"durable\":%llu,\"bytes_raw\":%llu,"
+               "\"bytes_stored\":%llu,\"segments\":%llu,\"segments_dropped\":%llu}\n",
+               u(r.messages), u(r.bytes), u(r.datagrams), u(r.connections_active),
+               u(r.connections_rejected), u(r.dropped_not_allowed), u(r.dropped_rate),
+               u(r.dropped_queue_full), u(r.truncated), u(r.queue_pauses), u(s.appended),
+               u(s.written), u(s.durable), u(s.bytes_raw), u(s.bytes_stored), u(s.segments),
+               u(s.segments_dropped));
+  std::fclose(f);
+  std::rename(tmp.c_str(), path.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_path;
+  std::string status_path;
   long stats_interval = 60;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -66,6 +92,8 @@ int main(int argc, char** argv) {
     }
     if (arg == "--config") {
       config_path = argv[++i];
+    } else if (arg == "--status-file") {
+      status_path = argv[++i];
     } else if (arg == "--stats-interval") {
       char* end = nullptr;
       stats_interval = std::strtol(argv[++i], &end, 10);
@@ -124,10 +152,12 @@ int main(int argc, char** argv) {
       PrintStats(**receiver, **store);
       next_stats += std::chrono::seconds(stats_interval);
     }
+    if (!status_path.empty()) WriteStatus(status_path, **receiver, **store);
   }
   (*receiver)->Stop();
   auto flushed = (*store)->Flush();
   PrintStats(**receiver, **store);
+  if (!status_path.empty()) WriteStatus(status_path, **receiver, **store);
   receiver->reset();
   store->reset();
   if (!flushed) {
