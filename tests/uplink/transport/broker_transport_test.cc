@@ -195,10 +195,11 @@ TEST(BrokerTransportTest, ShipsSpoolToRealCollectorAcrossAnUplinkRestart) {
   {
     auto shipper = Shipper::Open(config, key, *p.client, clock);
     ASSERT_TRUE(shipper) << shipper.error().message;
-    ASSERT_TRUE(WaitFor([&] { return (*collector)->stats().stored >= 8; }, [&] {
+    const bool ok = WaitFor([&] { return (*collector)->stats().stored >= 8; }, [&] {
       ASSERT_TRUE((*shipper)->RunOnce(milliseconds(10)));
       server.RunOnce(milliseconds(10));
-    }));
+    });
+    ASSERT_TRUE(ok);
   }  // uplink gone with 8 envelopes stored but never acknowledged
   drop_acks = false;
   auto shipper = Shipper::Open(config, key, *p.client, clock);

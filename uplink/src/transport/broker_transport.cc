@@ -1,6 +1,7 @@
 // Broker 1.4 behind the Transport interface: TLS configuration, topics, the message encoding
 // (docs/formats.md, "Transport: topics and messages") and peer tracking from status events.
 // Broker and CAF throw during setup; every entry point catches and returns a Result.
+#include <deque>
 #include <exception>
 #include <optional>
 #include <string>
@@ -161,20 +162,19 @@ class BrokerSide : public BrokerListener {
 
   std::vector<TransportMessage> Poll(std::chrono::milliseconds max_wait, size_t max) override {
     DrainStatus();
-    std::vector<broker::data_message> got;
-    if (subscriber_->available() == 0) {
-      auto one = subscriber_->get(max_wait);
-      if (one) got.push_back(std::move(*one));
-    }
-    while (got.size() < max && subscriber_->available() > 0) {
-      auto one = subscriber_->get(std::chrono::milliseconds(0));
-      if (!one) break;
-      got.push_back(std::move(*one));
+    // get(0) never consumes; poll() takes everything queued (at most the queue size).
+    if (pending_.empty()) {
+      if (subscriber_->available() == 0) {
+        auto one = subscriber_->get(max_wait);
+        if (one) pending_.push_back(std::move(*one));
+      }
+      for (auto& msg : subscriber_->poll()) pending_.push_back(std::move(msg));
     }
     DrainStatus();
     std::vector<TransportMessage> out;
-    out.reserve(got.size());
-    for (const auto& msg : got) {
+    while (!pending_.empty() && out.size() < max) {
+      broker::data_message msg = std::move(pending_.front());
+      pending_.pop_front();
       auto decoded = Decode(msg);
       const bool expected =
           decoded && (listener_ ? (decoded->kind == MessageKind::kEnvelope ||
@@ -228,7 +228,13 @@ class BrokerSide : public BrokerListener {
         changed = true;
       }
     }
-    if (!changed) return;
+    // A status event can arrive before the peering is complete, so while no peer is counted
+    // the list is asked again now and then.
+    const auto now = std::chrono::steady_clock::now();
+    if (!changed && !(peers_ == 0 && now - last_recount_ >= std::chrono::milliseconds(100))) {
+      return;
+    }
+    last_recount_ = now;
     size_t n = 0;
     for (const auto& p : endpoint_->peers()) {
       if (p.status == broker::peer_status::peered) ++n;
@@ -241,11 +247,13 @@ class BrokerSide : public BrokerListener {
   std::unique_ptr<broker::endpoint> endpoint_;
   std::optional<broker::status_subscriber> status_;
   std::optional<broker::subscriber> subscriber_;
+  std::deque<broker::data_message> pending_;  // taken from the subscriber, not yet returned
   uint16_t bound_port_ = 0;
   std::string peer_address_;
   uint16_t peer_port_ = 0;
   std::chrono::seconds retry_{5};
   size_t peers_ = 0;
+  std::chrono::steady_clock::time_point last_recount_{};
   TransportStats stats_;
 };
 
