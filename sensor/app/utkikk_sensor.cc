@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -73,7 +74,9 @@ bool ParseOptions(int argc, char** argv, Options* o, std::string* error) {
 }
 
 // Leaves root for the configured user once the capture is open (the packet socket stays usable).
-bool DropPrivileges(const std::string& user, std::string* error) {
+// The folders the sensor writes to after that (logs, the inventory's) are handed to that user.
+bool DropPrivileges(const std::string& user, const std::vector<std::string>& writable_dirs,
+                    std::string* error) {
   if (geteuid() != 0 || user.empty() || user == "root") {
     return true;
   }
@@ -82,6 +85,16 @@ bool DropPrivileges(const std::string& user, std::string* error) {
   if (pw == nullptr) {
     *error = "user '" + user + "' (config key 'user') does not exist";
     return false;
+  }
+  for (const auto& dir : writable_dirs) {
+    if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      *error = "cannot create " + dir + ": " + std::strerror(errno);
+      return false;
+    }
+    if (chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      *error = "cannot hand " + dir + " to user '" + user + "': " + std::strerror(errno);
+      return false;
+    }
   }
   if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
     *error = "cannot switch to user '" + user + "': " + std::strerror(errno);
@@ -142,7 +155,13 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", sink.error().message.c_str());
     return 1;
   }
-  if (!DropPrivileges(config->user, &error)) {
+  std::vector<std::string> writable = {config->logs.directory};
+  if (config->inventory.enabled) {
+    const std::string& db = config->inventory.database;
+    size_t slash = db.find_last_of('/');
+    writable.push_back(slash == std::string::npos ? "." : db.substr(0, slash == 0 ? 1 : slash));
+  }
+  if (!DropPrivileges(config->user, writable, &error)) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", error.c_str());
     return 1;
   }
