@@ -43,17 +43,20 @@ int64_t NowUs() {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// The ring slot of hour number h (h may be negative for times before 1970).
+size_t HourSlot(int64_t h) { return static_cast<size_t>(((h % 24) + 24) % 24); }
+
 // Adds `count` messages at time_us to the hourly ring ending at last_seen_us.
 void CountHour(SenderStats* s, int64_t time_us, uint32_t count) {
   int64_t hour = time_us / kHourUs;
   int64_t last = s->last_seen_us / kHourUs;
   if (s->messages == 0 || hour > last) {
     int64_t from = s->messages == 0 ? hour - 23 : last + 1;
-    for (int64_t h = std::max(from, hour - 23); h <= hour; ++h) s->hourly[h % 24] = 0;
+    for (int64_t h = std::max(from, hour - 23); h <= hour; ++h) s->hourly[HourSlot(h)] = 0;
   } else if (last - hour >= 24) {
     return;  // older than the window
   }
-  s->hourly[hour % 24] += count;
+  s->hourly[HourSlot(hour)] += count;
 }
 
 // ---- sender statistics file ------------------------------------------------------------------
@@ -218,10 +221,11 @@ class LogStoreImpl final : public LogStore {
     for (uint64_t n : *numbers) {
       std::string path = store_format::SegmentPath(config_.directory, n);
       store_format::SegmentSummary summary;
-      auto ok = store_format::SummarizeSegment(path, &summary);
+      auto ok = store_format::SummarizeSegment(path, n == numbers->back(), &summary);
       if (!ok) return tl::make_unexpected(ok.error());
-      if (summary.valid_bytes < summary.file_bytes) {
+      if (summary.valid_bytes < summary.file_bytes && n == numbers->back()) {
         // A torn tail (kill -9 or power loss mid-block): cut it off so the segment ends clean.
+        // Only the last segment can have one; older ones were fsynced when they were closed.
         stats_.torn_blocks += 1;
         if (::truncate(path.c_str(), static_cast<off_t>(summary.valid_bytes)) != 0) {
           return Fail(ErrorCode::kIo, Errno(path + ": truncate torn block"));
@@ -565,7 +569,7 @@ SenderState ClassifySender(const SenderStats& s, const LogStoreConfig& config, i
   }
   int64_t last_hour = s.last_seen_us / kHourUs;
   for (int i = 1; i <= config.quiet_steady_hours; ++i) {
-    if (s.hourly[(last_hour - i) % 24] < config.quiet_min_per_hour) return SenderState::kInactive;
+    if (s.hourly[HourSlot(last_hour - i)] < config.quiet_min_per_hour) return SenderState::kInactive;
   }
   return SenderState::kQuiet;
 }

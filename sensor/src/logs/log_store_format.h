@@ -57,8 +57,9 @@ struct SegmentSummary {
   uint64_t records = 0;
   int64_t max_time_us = 0;
 };
-// Walks the blocks of a segment and verifies each CRC.
-rules::Result<> SummarizeSegment(const std::string& path, SegmentSummary* out);
+// Walks the block headers of a segment; with verify_crc also reads each block and checks its CRC
+// (the last segment on open, where a crash can have left a torn block).
+rules::Result<> SummarizeSegment(const std::string& path, bool verify_crc, SegmentSummary* out);
 
 // Reads a segment from `offset` (a block start): blocks whose header passes `want` are verified
 // and decoded, and each record goes to on_record (false stops). Stops at the first invalid block
