@@ -5,7 +5,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -454,6 +456,82 @@ TEST(ReceiverTest, TlsRequiresClientCertificateWhenConfigured) {
   std::vector<std::string> sent = {"<13>with a certificate"};
   SendTls(h.dir, h.receiver->port(0), sent[0] + "\n", &client);
   ExpectStoredExactly(h, sent, SyslogTransport::kTls);
+}
+
+// rsyslog (Debian's rsyslogd with the ossl stream driver) as the TLS client, mutual
+// authentication: logger -> rsyslog imudp -> omfwd over TLS, octet-counted -> the receiver.
+TEST(ReceiverTest, RsyslogOverTlsWithClientCertificate) {
+  if (!HaveProgram("openssl") || !HaveProgram("logger") ||
+      std::system("test -x /usr/sbin/rsyslogd && ls /usr/lib/*/rsyslog/lmnsd_ossl.so "
+                  ">/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "rsyslog with rsyslog-openssl not installed (tools/setup)";
+  }
+  Harness h("rsyslog");
+  Certs server = MakeCert(h.dir, "server");
+  Certs client = MakeCert(h.dir, "client");
+  h.AddListener(SyslogTransport::kTls);
+  auto& l = h.config.listeners[0];
+  l.tls_cert = server.cert;
+  l.tls_key = server.key;
+  l.tls_ca = client.cert;
+  l.require_client_cert = true;
+  h.Start();
+
+  int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(probe);
+  uint16_t rsyslog_port = ntohs(a.sin_port);
+
+  fs::create_directories(h.dir + "/rsyslog-work");
+  std::string conf = h.dir + "/rsyslog.conf";
+  std::ofstream(conf)
+      << "global(workDirectory=\"" << h.dir << "/rsyslog-work\"\n"
+      << "       defaultNetstreamDriver=\"ossl\"\n"
+      << "       defaultNetstreamDriverCAFile=\"" << server.cert << "\"\n"
+      << "       defaultNetstreamDriverCertFile=\"" << client.cert << "\"\n"
+      << "       defaultNetstreamDriverKeyFile=\"" << client.key << "\")\n"
+      << "module(load=\"imudp\")\n"
+      << "input(type=\"imudp\" address=\"127.0.0.1\" port=\"" << rsyslog_port << "\")\n"
+      << "template(name=\"fixed\" type=\"string\"\n"
+      << "  string=\"<%PRI%>1 2024-05-01T10:00:00Z relay %APP-NAME% - - - %msg:2:$%\")\n"
+      << "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"" << h.receiver->port(0) << "\"\n"
+      << "  protocol=\"tcp\" tcp_framing=\"octet-counted\" template=\"fixed\"\n"
+      << "  streamDriver=\"ossl\" streamDriverMode=\"1\"\n"
+      << "  streamDriverAuthMode=\"x509/name\" streamDriverPermittedPeers=\"server\")\n";
+  std::string pidfile = h.dir + "/rsyslog.pid";
+  std::string log = h.dir + "/rsyslog.log";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    ::execl("/usr/sbin/rsyslogd", "rsyslogd", "-n", "-f", conf.c_str(), "-i", pidfile.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // imudp bound
+  std::vector<std::string> texts = {"relayed one", "relayed two with ] and \" and \\"};
+  std::vector<std::string> sent;
+  for (const std::string& t : texts) {
+    std::string cmd = "logger --server 127.0.0.1 --port " + std::to_string(rsyslog_port) +
+                      " --udp --rfc3164 -t relaytest -- '" + t + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    sent.push_back("<13>1 2024-05-01T10:00:00Z relay relaytest - - - " + t);
+  }
+  bool arrived = h.WaitMessages(sent.size());
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  std::ifstream rlog(log);
+  std::stringstream rsyslog_output;
+  rsyslog_output << rlog.rdbuf();
+  ASSERT_TRUE(arrived) << "rsyslog output:\n" << rsyslog_output.str();
+  ExpectStoredExactly(h, sent, SyslogTransport::kTls);
+  EXPECT_EQ(h.receiver->stats().tls_handshake_failures, 0u);
 }
 
 }  // namespace
