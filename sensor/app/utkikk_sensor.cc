@@ -87,10 +87,6 @@ bool DropPrivileges(const std::string& user, const std::vector<std::string>& wri
     return false;
   }
   for (const auto& dir : writable_dirs) {
-    if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
-      *error = "cannot create " + dir + ": " + std::strerror(errno);
-      return false;
-    }
     if (chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
       *error = "cannot hand " + dir + " to user '" + user + "': " + std::strerror(errno);
       return false;
@@ -160,6 +156,12 @@ int Run(int argc, char** argv) {
     const std::string& db = config->inventory.database;
     size_t slash = db.find_last_of('/');
     writable.push_back(slash == std::string::npos ? "." : db.substr(0, slash == 0 ? 1 : slash));
+  }
+  for (const auto& dir : writable) {
+    if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      std::fprintf(stderr, "utkikk-sensor: cannot create %s: %s\n", dir.c_str(), std::strerror(errno));
+      return 1;
+    }
   }
   if (!DropPrivileges(config->user, writable, &error)) {
     std::fprintf(stderr, "utkikk-sensor: %s\n", error.c_str());

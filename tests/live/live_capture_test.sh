@@ -59,6 +59,7 @@ cat >"$tmp/sensor.yaml" <<YAML
 member_id: test
 user: root
 capture: {buffer_size: 256MiB, snaplen: 1600}
+inventory: {database: $tmp/inventory.db}
 logs: {format: json}
 YAML
 mkdir -p "$tmp/logs"
