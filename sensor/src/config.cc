@@ -195,6 +195,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
   r.Optional("logs", [&](const YamlNode& v) { return ReadLogs(v, &config.logs); });
   r.Optional("inventory",
              [&](const YamlNode& v) { return ReadInventory(v, &config.inventory); });
+  r.Optional("syslog", [&](const YamlNode& v) { return ReadSyslogConfig(v, &config.syslog); });
   r.Optional("user", [&](const YamlNode& v) -> Result<> {
     auto s = v.AsString();
     if (!s) return tl::make_unexpected(s.error());

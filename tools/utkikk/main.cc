@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "  rules check FILE...              validate rule files and explain each rule\n"
     "  identify --kind KIND [--jsonl]   name vendor/product/version of banners read from stdin\n"
     "  logs parse [--jsonl]             parse syslog messages read from stdin into JSON\n"
+    "  logs [--dir D] [--host H] [--since T] [--until T] [--grep TEXT] [--format text|json]\n"
+    "                                   query the local log store; logs senders: who sends logs\n"
     "  flows [--log-dir DIR] [--host IP] [--format table|json]\n"
     "                                   services seen in conn.log, internal and exposed\n";
 

@@ -11,6 +11,7 @@
 #include "rules/result.h"
 #include "sensor/capture/packet_source.h"
 #include "sensor/flow/flow_table.h"
+#include "sensor/logs/syslog_config.h"
 
 namespace sensor {
 
@@ -40,6 +41,7 @@ struct SensorConfig {
   FlowTableConfig flows;
   LogConfig logs;
   InventorySettings inventory;
+  SyslogConfig syslog;  // the `syslog:` section, read by utkikk-syslogd (docs/logs.md)
   std::string user = "utkikk";  // unprivileged user to run as after opening the capture
 };
 
