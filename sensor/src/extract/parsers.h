@@ -90,8 +90,11 @@ struct CertificateInfo {
   std::string common_name;
   std::vector<std::string> dns_names;  // subjectAltName dNSName entries, at most 32
 };
-// Parses one DER certificate (OpenSSL's d2i_X509); nullopt when it does not decode.
+// Parses one DER certificate; nullopt when OpenSSL's d2i_X509 would not decode it.
+// Fast: a DER walker reads the reported fields; certificates of unusual shape go to OpenSSL.
 std::optional<CertificateInfo> ParseCertificate(Bytes der);
+// The reference: OpenSSL's d2i_X509 for everything (ParseCertificate gives the same result).
+std::optional<CertificateInfo> ParseCertificateOpenSsl(Bytes der);
 
 // Incremental TLS record -> handshake message splitter for one direction. Feed() gets the whole
 // reassembled direction each time and continues where it stopped; `on_message(type, body)` is

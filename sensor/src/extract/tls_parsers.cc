@@ -250,6 +250,314 @@ std::string TimeOf(const ASN1_TIME* t) {
   return buf;
 }
 
+// ---- The fast path: a DER walker over the fields ParseCertificate reports. OpenSSL 3's d2i_X509
+// also decodes the public key through its provider machinery (about a million instructions per
+// certificate); the names, times and subjectAltName need none of that. The walker accepts only
+// plain DER of the common shapes and hands anything else (BER lengths, unusual string types,
+// odd alternative names) to OpenSSL, so both paths give the same result for every input.
+
+struct Tlv {
+  uint8_t tag = 0;
+  Bytes value;
+};
+
+// One TLV with a low tag number and a minimal definite length; false otherwise.
+bool NextTlv(Bytes* in, Tlv* out) {
+  Bytes b = *in;
+  if (b.size() < 2 || (b[0] & 0x1f) == 0x1f) return false;
+  size_t length = b[1];
+  size_t pos = 2;
+  if ((length & 0x80) != 0) {
+    size_t n = length & 0x7f;
+    if (n == 0 || n > 3 || b.size() < 2 + n || b[2] == 0) return false;
+    length = 0;
+    for (size_t i = 0; i < n; ++i) length = (length << 8) | b[2 + i];
+    if (length < 0x80) return false;
+    pos += n;
+  }
+  if (b.size() - pos < length) return false;
+  out->tag = b[0];
+  out->value = b.subspan(pos, length);
+  *in = b.subspan(pos + length);
+  return true;
+}
+
+bool NextTlvTagged(Bytes* in, uint8_t tag, Tlv* out) {
+  return NextTlv(in, out) && out->tag == tag;
+}
+
+// A DER INTEGER as OpenSSL's c2i accepts it: not empty, no redundant leading byte.
+bool ValidInteger(Bytes v) {
+  if (v.empty()) return false;
+  if (v.size() > 1 && ((v[0] == 0 && v[1] < 0x80) || (v[0] == 0xff && v[1] >= 0x80))) {
+    return false;
+  }
+  return true;
+}
+
+// An OBJECT IDENTIFIER's contents as OpenSSL's c2i_ASN1_OBJECT accepts them: the last byte ends
+// a sub-identifier and none starts with a padding 0x80.
+bool ValidOid(Bytes v) {
+  if (v.empty() || (v.back() & 0x80) != 0) return false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == 0x80 && (i == 0 || (v[i - 1] & 0x80) == 0)) return false;
+  }
+  return true;
+}
+
+// SEQUENCE { OBJECT IDENTIFIER, optional parameters }.
+bool ValidAlgorithm(Bytes v) {
+  Tlv oid, params;
+  if (!NextTlvTagged(&v, 0x06, &oid) || !ValidOid(oid.value)) return false;
+  if (v.empty()) return true;
+  // Parameters: NULL, a named curve or a SEQUENCE; other encodings go to OpenSSL, which parses
+  // an ANY by its universal type.
+  if (!NextTlv(&v, &params) || !v.empty()) return false;
+  return (params.tag == 0x05 && params.value.empty()) ||
+         (params.tag == 0x06 && ValidOid(params.value)) || params.tag == 0x30;
+}
+
+bool ValidBitString(Bytes v) { return !v.empty() && v[0] <= 7; }
+
+// Utf8Of for a string of DER tag `tag` (the ASN.1 universal string types OpenSSL's
+// ASN1_STRING_to_UTF8 knows); false for other tags or bytes OpenSSL would refuse.
+bool StringOf(uint8_t tag, Bytes v, size_t max, std::string* out) {
+  switch (tag) {
+    case V_ASN1_UTF8STRING: case V_ASN1_NUMERICSTRING: case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_T61STRING: case V_ASN1_IA5STRING: case V_ASN1_VISIBLESTRING:
+    case V_ASN1_BMPSTRING: case V_ASN1_UNIVERSALSTRING:
+      break;
+    default:
+      return false;
+  }
+  bool ascii = std::all_of(v.begin(), v.end(), [](uint8_t c) { return c < 0x80; });
+  if (ascii && tag != V_ASN1_BMPSTRING && tag != V_ASN1_UNIVERSALSTRING) {
+    // One byte per character, all ASCII: the UTF-8 is the bytes themselves.
+    out->assign(AsText(v.first(std::min(v.size(), max))));
+  } else {
+    ASN1_STRING s{};
+    s.length = static_cast<int>(v.size());
+    s.type = tag;
+    s.data = const_cast<unsigned char*>(v.data());
+    unsigned char* utf8 = nullptr;
+    int length = ASN1_STRING_to_UTF8(&utf8, &s);
+    if (length < 0 || utf8 == nullptr) return false;  // OpenSSL would refuse the name
+    out->assign(reinterpret_cast<const char*>(utf8),
+                std::min<size_t>(static_cast<size_t>(length), max));
+    OPENSSL_free(utf8);
+  }
+  out->erase(std::remove_if(out->begin(), out->end(),
+                            [](char c) { return static_cast<unsigned char>(c) < 0x20; }),
+             out->end());
+  return true;
+}
+
+// OpenSSL's short name of an attribute type ("CN", "O", ...; "OID" when it has none) and whether
+// it is commonName; false when OpenSSL would not decode the identifier. Memoised per thread.
+struct OidName {
+  std::string short_name;
+  bool common_name = false;
+};
+
+const OidName* AttributeName(Bytes oid) {
+  thread_local std::vector<std::pair<std::string, OidName>> cache;
+  std::string_view key = AsText(oid);
+  for (const auto& [k, v] : cache) {
+    if (k == key) return &v;
+  }
+  if (oid.size() > 127) return nullptr;
+  std::vector<uint8_t> der = {0x06, static_cast<uint8_t>(oid.size())};
+  der.insert(der.end(), oid.begin(), oid.end());
+  const unsigned char* p = der.data();
+  ASN1_OBJECT* obj = d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(der.size()));
+  if (obj == nullptr) return nullptr;
+  int nid = OBJ_obj2nid(obj);
+  ASN1_OBJECT_free(obj);
+  const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+  OidName name{sn != nullptr ? sn : "OID", nid == NID_commonName};
+  if (cache.size() >= 64) cache.clear();  // bounded; real certificates use a dozen types
+  cache.emplace_back(std::string(key), std::move(name));
+  return &cache.back().second;
+}
+
+// NameOf on the DER of a Name (RDNSequence).
+bool NameOfDer(Bytes name, NameParts* out) {
+  std::vector<std::string> rdns;
+  int count = 0;
+  while (!name.empty()) {
+    Tlv set;
+    if (!NextTlvTagged(&name, 0x31, &set) || set.value.empty()) return false;
+    Bytes entries = set.value;
+    while (!entries.empty()) {
+      Tlv entry, oid, value;
+      if (!NextTlvTagged(&entries, 0x30, &entry)) return false;
+      Bytes e = entry.value;
+      if (!NextTlvTagged(&e, 0x06, &oid) || !NextTlv(&e, &value) || !e.empty()) return false;
+      const OidName* type = AttributeName(oid.value);
+      std::string text;
+      if (type == nullptr || !StringOf(value.tag, value.value, 256, &text)) return false;
+      if (count++ >= 32) continue;  // NameOf looks at the first 32 entries
+      if (type->common_name && out->common_name.empty()) out->common_name = text;
+      if (!out->one_line.empty()) out->one_line += ", ";
+      out->one_line += type->short_name + "=" + text;
+      std::string escaped = type->short_name + "=";
+      for (char c : text) {
+        if (c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';') {
+          escaped.push_back('\\');
+        }
+        escaped.push_back(c);
+      }
+      rdns.push_back(std::move(escaped));
+    }
+  }
+  for (auto it = rdns.rbegin(); it != rdns.rend(); ++it) {
+    if (!out->rfc2253.empty()) out->rfc2253.push_back(',');
+    out->rfc2253 += *it;
+  }
+  return true;
+}
+
+bool TimeOfDer(const Tlv& t, std::string* out) {
+  if (t.tag != V_ASN1_UTCTIME && t.tag != V_ASN1_GENERALIZEDTIME) return false;
+  ASN1_STRING s{};
+  s.length = static_cast<int>(t.value.size());
+  s.type = t.tag;
+  s.data = const_cast<unsigned char*>(t.value.data());
+  *out = TimeOf(&s);
+  return true;
+}
+
+// The dNSName entries of a subjectAltName extension value; false when an entry is of a kind this
+// walker leaves to OpenSSL.
+bool DnsNamesOfDer(Bytes value, std::vector<std::string>* out) {
+  Tlv seq;
+  if (!NextTlvTagged(&value, 0x30, &seq)) return false;
+  Bytes names = seq.value;
+  std::vector<std::string> found;
+  while (!names.empty()) {
+    Tlv g;
+    if (!NextTlv(&names, &g)) return false;
+    if (g.tag == 0x82) {  // [2] dNSName, IA5String
+      if (found.size() >= 32) continue;
+      std::string name;
+      if (!StringOf(V_ASN1_IA5STRING, g.value, 255, &name)) return false;
+      if (!name.empty()) found.push_back(std::move(name));
+    } else if (g.tag != 0x81 && g.tag != 0x86 && (g.tag != 0x87 || g.value.empty())) {
+      return false;  // rfc822Name, URI and iPAddress are skipped; anything else goes to OpenSSL
+    }
+  }
+  *out = std::move(found);
+  return true;
+}
+
+// The dNSName entries of a DER subjectAltName value decoded by OpenSSL (X509V3_EXT_d2i).
+std::vector<std::string> DnsNamesOpenSsl(Bytes value) {
+  std::vector<std::string> out;
+  const unsigned char* p = value.data();
+  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(
+      d2i_GENERAL_NAMES(nullptr, &p, static_cast<long>(value.size())));
+  if (!names) return out;
+  int n = sk_GENERAL_NAME_num(names.get());
+  for (int i = 0; i < n && out.size() < 32; ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(names.get(), i);
+    if (g->type == GEN_DNS) {
+      std::string name = Utf8Of(g->d.dNSName, 255);
+      if (!name.empty()) out.push_back(std::move(name));
+    }
+  }
+  return out;
+}
+
+bool ParseCertificateDer(Bytes der, CertificateInfo* info) {
+  Tlv cert, tbs, alg, sig, t;
+  if (!NextTlvTagged(&der, 0x30, &cert)) return false;
+  Bytes c = cert.value;
+  if (!NextTlvTagged(&c, 0x30, &tbs) || !NextTlvTagged(&c, 0x30, &alg) ||
+      !NextTlvTagged(&c, 0x03, &sig) || !c.empty() || !ValidAlgorithm(alg.value) ||
+      !ValidBitString(sig.value)) {
+    return false;
+  }
+  Bytes b = tbs.value;
+  if (!NextTlv(&b, &t)) return false;
+  if (t.tag == 0xa0) {  // [0] EXPLICIT version
+    Bytes v = t.value;
+    Tlv version;
+    if (!NextTlvTagged(&v, 0x02, &version) || !v.empty() || !ValidInteger(version.value) ||
+        !NextTlv(&b, &t)) {
+      return false;
+    }
+  }
+  Tlv issuer, validity, subject, spki;
+  if (t.tag != 0x02 || !ValidInteger(t.value) || !NextTlvTagged(&b, 0x30, &alg) ||
+      !ValidAlgorithm(alg.value) || !NextTlvTagged(&b, 0x30, &issuer) ||
+      !NextTlvTagged(&b, 0x30, &validity) || !NextTlvTagged(&b, 0x30, &subject) ||
+      !NextTlvTagged(&b, 0x30, &spki)) {
+    return false;
+  }
+  Bytes k = spki.value;
+  Tlv key_alg, key;
+  if (!NextTlvTagged(&k, 0x30, &key_alg) || !ValidAlgorithm(key_alg.value) ||
+      !NextTlvTagged(&k, 0x03, &key) || !ValidBitString(key.value) || !k.empty()) {
+    return false;
+  }
+  Tlv extensions{};
+  int next = 1;
+  while (!b.empty()) {  // [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions, in order
+    if (!NextTlv(&b, &t) || (t.tag != 0x81 && t.tag != 0x82 && t.tag != 0xa3) ||
+        (t.tag & 0x1f) < next) {
+      return false;
+    }
+    next = (t.tag & 0x1f) + 1;
+    if (t.tag != 0xa3 && !ValidBitString(t.value)) return false;
+    if (t.tag == 0xa3) extensions = t;
+  }
+  Bytes san;
+  int san_count = 0;
+  if (extensions.tag == 0xa3) {
+    Bytes e = extensions.value;
+    Tlv list;
+    if (!NextTlvTagged(&e, 0x30, &list) || !e.empty()) return false;
+    Bytes l = list.value;
+    while (!l.empty()) {
+      Tlv ext, oid, field;
+      if (!NextTlvTagged(&l, 0x30, &ext)) return false;
+      Bytes x = ext.value;
+      if (!NextTlvTagged(&x, 0x06, &oid) || !ValidOid(oid.value) || !NextTlv(&x, &field)) {
+        return false;
+      }
+      if (field.tag == 0x01) {  // critical
+        if (field.value.size() != 1 || !NextTlv(&x, &field)) return false;
+      }
+      if (field.tag != 0x04 || !x.empty()) return false;
+      static constexpr uint8_t kSubjectAltName[] = {0x55, 0x1d, 0x11};  // 2.5.29.17
+      if (std::equal(oid.value.begin(), oid.value.end(), std::begin(kSubjectAltName),
+                     std::end(kSubjectAltName))) {
+        ++san_count;
+        san = field.value;
+      }
+    }
+  }
+  NameParts subject_parts, issuer_parts;
+  if (!NameOfDer(subject.value, &subject_parts) || !NameOfDer(issuer.value, &issuer_parts)) {
+    return false;
+  }
+  Bytes v = validity.value;
+  Tlv not_before, not_after;
+  if (!NextTlv(&v, &not_before) || !NextTlv(&v, &not_after) || !v.empty() ||
+      !TimeOfDer(not_before, &info->not_before) || !TimeOfDer(not_after, &info->not_after)) {
+    return false;
+  }
+  info->subject = std::move(subject_parts.one_line);
+  info->subject_rfc2253 = std::move(subject_parts.rfc2253);
+  info->common_name = std::move(subject_parts.common_name);
+  info->issuer = std::move(issuer_parts.one_line);
+  // X509_get_ext_d2i gives nothing for a repeated extension.
+  if (san_count == 1 && !DnsNamesOfDer(san, &info->dns_names)) {
+    info->dns_names = DnsNamesOpenSsl(san);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool IsGrease(uint16_t v) {
@@ -361,7 +669,7 @@ std::vector<Bytes> CertificateList(Bytes body, size_t max_certs) {
   return out;
 }
 
-std::optional<CertificateInfo> ParseCertificate(Bytes der) {
+std::optional<CertificateInfo> ParseCertificateOpenSsl(Bytes der) {
   if (der.empty() || der.size() > 65536) {
     return std::nullopt;
   }
@@ -391,6 +699,15 @@ std::optional<CertificateInfo> ParseCertificate(Bytes der) {
     }
   }
   return info;
+}
+
+std::optional<CertificateInfo> ParseCertificate(Bytes der) {
+  if (der.empty() || der.size() > 65536) {
+    return std::nullopt;
+  }
+  CertificateInfo info;
+  if (ParseCertificateDer(der, &info)) return info;
+  return ParseCertificateOpenSsl(der);  // anything unusual: OpenSSL decides
 }
 
 std::string Md5Hex(std::string_view data) { return Digest(EVP_md5(), data); }

@@ -238,5 +238,142 @@ TEST(ParsersTest, NbnsName) {
   EXPECT_EQ(m->answers[0].address.ToString(), "192.0.2.9");
 }
 
+
+// ---- Certificates: the DER walker against OpenSSL's d2i_X509 on certificates built here.
+
+using Der = std::vector<uint8_t>;
+
+Der Tlv(uint8_t tag, const Der& value) {
+  Der out = {tag};
+  size_t n = value.size();
+  if (n < 0x80) {
+    out.push_back(static_cast<uint8_t>(n));
+  } else if (n < 0x100) {
+    out.insert(out.end(), {0x81, static_cast<uint8_t>(n)});
+  } else {
+    out.insert(out.end(), {0x82, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
+  }
+  out.insert(out.end(), value.begin(), value.end());
+  return out;
+}
+Der Cat(std::initializer_list<Der> parts) {
+  Der out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+Der Str(const std::string& s) { return Der(s.begin(), s.end()); }
+Der Attr(Der oid, uint8_t tag, const Der& value) {
+  return Tlv(0x31, Tlv(0x30, Cat({Tlv(0x06, oid), Tlv(tag, value)})));
+}
+const Der kCn = {0x55, 0x04, 0x03}, kO = {0x55, 0x04, 0x0a}, kC = {0x55, 0x04, 0x06};
+
+struct CertParts {
+  Der subject, issuer, extensions;  // extensions: the SEQUENCE OF Extension, or empty
+  Der not_before = Tlv(23, Str("240131120000Z")), not_after = Tlv(24, Str("20341231235959Z"));
+  bool version = true;
+};
+
+Der BuildCert(const CertParts& p) {
+  Der alg = Tlv(0x30, Cat({Tlv(0x06, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02})}));
+  Der point(65, 0x11);
+  point[0] = 0x04;
+  Der spki = Tlv(0x30, Cat({Tlv(0x30, Cat({Tlv(0x06, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}),
+                                           Tlv(0x06, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+                                                      0x07})})),
+                            Tlv(0x03, Cat({{0x00}, point}))}));
+  Der tbs = Cat({p.version ? Tlv(0xa0, Tlv(0x02, {0x02})) : Der{}, Tlv(0x02, {0x01, 0x23}), alg,
+                 Tlv(0x30, p.issuer), Tlv(0x30, Cat({p.not_before, p.not_after})),
+                 Tlv(0x30, p.subject), spki,
+                 p.extensions.empty() ? Der{} : Tlv(0xa3, Tlv(0x30, p.extensions))});
+  return Tlv(0x30, Cat({Tlv(0x30, tbs), alg, Tlv(0x03, Der(9, 0x00))}));
+}
+
+Der San(const Der& names) {
+  return Tlv(0x30, Cat({Tlv(0x06, {0x55, 0x1d, 0x11}), Tlv(0x04, Tlv(0x30, names))}));
+}
+
+void ExpectSameAsOpenSsl(const Der& der, const std::string& what) {
+  auto fast = ParseCertificate(der);
+  auto ref = ParseCertificateOpenSsl(der);
+  ASSERT_EQ(fast.has_value(), ref.has_value()) << what;
+  if (!fast) return;
+  EXPECT_EQ(fast->subject, ref->subject) << what;
+  EXPECT_EQ(fast->subject_rfc2253, ref->subject_rfc2253) << what;
+  EXPECT_EQ(fast->issuer, ref->issuer) << what;
+  EXPECT_EQ(fast->not_before, ref->not_before) << what;
+  EXPECT_EQ(fast->not_after, ref->not_after) << what;
+  EXPECT_EQ(fast->common_name, ref->common_name) << what;
+  EXPECT_EQ(fast->dns_names, ref->dns_names) << what;
+}
+
+std::vector<std::pair<std::string, Der>> TestCertificates() {
+  std::vector<std::pair<std::string, Der>> out;
+  CertParts plain;
+  plain.subject = Cat({Attr(kC, 19, Str("NO")), Attr(kO, 12, Str("Kommune, IT")),
+                       Attr(kCn, 12, Str("www.example.org"))});
+  plain.issuer = Cat({Attr(kC, 19, Str("US")), Attr(kCn, 19, Str("Example CA"))});
+  plain.extensions = San(Cat({Tlv(0x82, Str("www.example.org")), Tlv(0x82, Str("example.org")),
+                              Tlv(0x87, {10, 0, 0, 1}), Tlv(0x81, Str("a@example.org"))}));
+  out.emplace_back("plain", BuildCert(plain));
+  CertParts v1 = plain;
+  v1.version = false;
+  v1.extensions.clear();
+  out.emplace_back("v1", BuildCert(v1));
+  CertParts odd = plain;  // Latin-1, BMP, a multi-valued RDN, an unknown attribute type
+  odd.subject = Cat({Attr(kO, 20, Str("R\xe5" "dhus")),
+                     Attr(kCn, 30, {0x00, 'e', 0x00, 'x', 0x00, 0xe6, 0x00, '.', 0x00, 'n'}),
+                     Tlv(0x31, Cat({Tlv(0x30, Cat({Tlv(0x06, {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82,
+                                                          0x37, 0x99}),
+                                                  Tlv(12, Str("x+y"))})),
+                                    Tlv(0x30, Cat({Tlv(0x06, kCn), Tlv(22, Str("b\x01z"))}))}))});
+  odd.extensions = Cat({Tlv(0x30, Cat({Tlv(0x06, {0x55, 0x1d, 0x13}), Tlv(0x01, {0xff}),
+                                       Tlv(0x04, Tlv(0x30, {}))})),
+                        San(Cat({Tlv(0xa0, Cat({Tlv(0x06, {0x2b, 0x06, 0x01}),
+                                                Tlv(0xa0, Tlv(12, Str("x")))})),
+                                 Tlv(0x82, Str("odd.example"))}))});
+  out.emplace_back("odd", BuildCert(odd));
+  CertParts twice = plain;  // a repeated subjectAltName counts as none
+  twice.extensions = Cat({plain.extensions, plain.extensions});
+  out.emplace_back("twice", BuildCert(twice));
+  CertParts bad_utf8 = plain;
+  bad_utf8.subject = Attr(kCn, 12, {'a', 0xc3});
+  out.emplace_back("bad utf8", BuildCert(bad_utf8));
+  CertParts bad_time = plain;
+  bad_time.not_before = Tlv(23, Str("2401311200"));
+  out.emplace_back("bad time", BuildCert(bad_time));
+  return out;
+}
+
+TEST(CertificateTest, WalkerMatchesOpenSsl) {
+  for (const auto& [what, der] : TestCertificates()) {
+    ExpectSameAsOpenSsl(der, what);
+  }
+  auto plain = ParseCertificate(TestCertificates().front().second);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->subject, "C=NO, O=Kommune, IT, CN=www.example.org");
+  EXPECT_EQ(plain->subject_rfc2253, "CN=www.example.org,O=Kommune\\, IT,C=NO");
+  EXPECT_EQ(plain->issuer, "C=US, CN=Example CA");
+  EXPECT_EQ(plain->not_before, "2024-01-31T12:00:00Z");
+  EXPECT_EQ(plain->not_after, "2034-12-31T23:59:59Z");
+  EXPECT_EQ(plain->dns_names, (std::vector<std::string>{"www.example.org", "example.org"}));
+}
+
+TEST(CertificateTest, DamagedCertificatesMatchOpenSsl) {
+  for (const auto& [what, der] : TestCertificates()) {
+    for (size_t n = 0; n < der.size(); n += 3) {
+      ExpectSameAsOpenSsl(Der(der.begin(), der.begin() + static_cast<std::ptrdiff_t>(n)),
+                          what + " cut at " + std::to_string(n));
+    }
+    for (size_t i = 0; i < der.size(); i += 1) {
+      for (uint8_t x : {0x01, 0x20, 0x80, 0xff}) {
+        Der bent = der;
+        bent[i] ^= x;
+        ExpectSameAsOpenSsl(bent, what + " byte " + std::to_string(i) + " ^ " +
+                                      std::to_string(x));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sensor::extract
