@@ -169,6 +169,9 @@ class Inventory::Impl {
   InventoryConfig config_;
   SqlitePtr db_;
   Statements st_[128];  // by Table character
+  // Tables that were empty at Open while the cache has never been dropped since: every row of
+  // theirs is in the cache, so a cache miss is a new row and needs no SELECT.
+  bool complete_[128] = {};
   StmtPtr begin_, commit_, rollback_, raise_confidence_, expose_;
   MacVendors vendors_;
   std::unordered_map<std::string, CacheEntry> cache_;
@@ -276,6 +279,14 @@ Result<> Inventory::Impl::Init() {
   raise_confidence_ = std::move(*rc);
   expose_ = std::move(*ex);
   vendors_.Load(config_.oui_dir);
+  for (const auto& t : kTableSql) {
+    std::string sql = std::string("SELECT 1 FROM ") + TableName(t.table) + " LIMIT 1";
+    auto any = inventory_internal::Prepare(db_.get(), sql);
+    if (!any) return Fail(any.error(), path_ + ": ");
+    auto row = inventory_internal::Step(db_.get(), any->get(), TableName(t.table));
+    if (!row) return Fail(row.error(), path_ + ": ");
+    complete_[static_cast<int>(t.table)] = !*row;
+  }
   return LoadOwners();
 }
 
@@ -311,6 +322,7 @@ void Inventory::Impl::Error(rules::Error e) {
 
 void Inventory::Impl::ResetCaches() {
   cache_.clear();
+  std::fill(std::begin(complete_), std::end(complete_), false);
   dirty_.clear();
   ++stats_.cache_resets;
   if (auto ok = LoadOwners(); !ok) {
@@ -401,18 +413,23 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
     if (auto ok = WriteDirty(); !ok) return nullptr;
     cache_.clear();
     dirty_.clear();
+    std::fill(std::begin(complete_), std::end(complete_), false);
     ++stats_.cache_resets;
   }
   Statements& st = st_[static_cast<int>(table)];
   sqlite3_stmt* sel = st.select.get();
-  bind_key(sel);
-  auto row = inventory_internal::Step(db_.get(), sel, TableName(table));
-  if (!row) {
-    Error(row.error());
-    return nullptr;
+  bool row = false;
+  if (!complete_[static_cast<int>(table)]) {
+    bind_key(sel);
+    auto found = inventory_internal::Step(db_.get(), sel, TableName(table));
+    if (!found) {
+      Error(found.error());
+      return nullptr;
+    }
+    row = *found;
   }
   CacheEntry entry;
-  if (*row) {
+  if (row) {
     entry.id = ColumnInt(sel, 0);
     entry.first = ColumnInt(sel, 1);
     entry.stored = ColumnInt(sel, 2);

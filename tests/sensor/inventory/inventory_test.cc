@@ -378,6 +378,34 @@ TEST(InventoryTest, ReopenKeepsEverything) {
   EXPECT_EQ(Rows(db, "SELECT count(*) FROM hosts"), std::vector<std::string>{"2"});
 }
 
+// Tables empty at Open skip the lookup of a new row; tables that have rows must still find them.
+TEST(InventoryTest, PartlyFilledDatabaseFindsItsRows) {
+  fs::path dir = ScratchDir();
+  fs::path db = dir / "inv.db";
+  {
+    auto inv = OpenOrDie(db, TestConfig(dir));
+    ASSERT_NE(inv, nullptr);
+    inv->OnAddress({kMacA, Ip("10.0.0.5"), At(kT0, "dhcp")});
+    ASSERT_TRUE(inv->Close());
+  }
+  {
+    auto inv = OpenOrDie(db, TestConfig(dir));
+    ASSERT_NE(inv, nullptr);
+    inv->OnAddress({kMacA, Ip("10.0.0.5"), At(kT0 + kSecond, "dhcp")});
+    inv->OnName(Name(Host("10.0.0.5"), "pc-a.example.org", "fqdn", At(kT0 + 2 * kSecond, "dns")));
+    inv->OnName(Name(Host("10.0.0.5"), "pc-a.example.org", "fqdn", At(kT0 + 3 * kSecond, "dns")));
+    ASSERT_TRUE(inv->Close());
+    EXPECT_EQ(inv->stats().rows_inserted, 1u);  // only the name is new
+  }
+  for (const char* table : {"hosts", "host_addresses", "host_names"}) {
+    EXPECT_EQ(Rows(db, std::string("SELECT count(*) FROM ") + table),
+              std::vector<std::string>{"1"})
+        << table;
+  }
+  EXPECT_EQ(Rows(db, "SELECT last_seen FROM host_names"),
+            std::vector<std::string>{std::to_string(kT0 + 3 * kSecond)});
+}
+
 TEST(InventoryTest, GarbageFileIsAnErrorNotACrash) {
   fs::path dir = ScratchDir();
   fs::path db = dir / "garbage.db";
