@@ -162,8 +162,14 @@ class ExtractorSet::Impl {
   void Dns(const FlowRecord& flow, const DecodedPacket& packet, const extract::DnsMessage& m,
            const char* source);
 
+  // db_->Identify memoised by (kind, banner): the same banners come again and again, and each
+  // lookup runs the kind's patterns. Bounded: dropped when full. nullptr when there is no match.
+  const rules::Identification* Identify(const char* kind, std::string_view banner);
+
   ExtractConfig config_;
   const rules::FingerprintDb* db_;
+  std::unordered_map<std::string, std::optional<rules::Identification>> identified_;
+  std::optional<rules::Identification> identify_scratch_;  // for banners too long to keep
   rules::FactSink& sink_;
   std::vector<rules::Cidr> local_nets_;
   std::unordered_set<uint64_t> services_seen_;
@@ -461,6 +467,27 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
   }
 }
 
+const rules::Identification* ExtractorSet::Impl::Identify(const char* kind,
+                                                          std::string_view banner) {
+  if (db_ == nullptr) return nullptr;
+  constexpr size_t kMaxBanner = 1024, kMaxEntries = 4096;
+  if (banner.size() > kMaxBanner) {
+    identify_scratch_ = db_->Identify(kind, banner);
+    return identify_scratch_ ? &*identify_scratch_ : nullptr;
+  }
+  std::string key = kind;
+  key.push_back('\0');
+  key.append(banner);
+  auto it = identified_.find(key);
+  if (it != identified_.end()) {
+    ++stats_.identify_cache_hits;
+  } else {
+    if (identified_.size() >= kMaxEntries) identified_.clear();
+    it = identified_.emplace(std::move(key), db_->Identify(kind, banner)).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
 void ExtractorSet::Impl::Software(const FlowRecord& flow, bool server, const char* kind,
                                   std::string_view banner, const std::string& raw,
                                   const char* source, int64_t ts, int os_confidence) {
@@ -478,9 +505,8 @@ void ExtractorSet::Impl::SoftwareAt(const FlowRecord& flow, const rules::IpAddre
   f.transport = flow.key.proto;
   f.role = server ? "server" : "client";
   f.kind = kind;
-  std::optional<rules::Identification> id;
-  if (db_ != nullptr) id = db_->Identify(kind, banner);
-  if (id) {
+  const rules::Identification* id = Identify(kind, banner);
+  if (id != nullptr) {
     const auto& s = id->service;
     if (s.product) {
       f.vendor = s.vendor.value_or("");
@@ -504,7 +530,7 @@ void ExtractorSet::Impl::SoftwareAt(const FlowRecord& flow, const rules::IpAddre
   f.origin = Origin(flow, ts, source, raw);
   ++stats_.facts;
   sink_.OnSoftware(f);
-  if (id && (id->os.product || id->os.family)) {
+  if (id != nullptr && (id->os.product || id->os.family)) {
     rules::OsFact os;
     os.host = f.host;
     os.vendor = id->os.vendor.value_or("");
@@ -602,10 +628,8 @@ void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packe
     if (!m.fqdn.empty()) Name(ip, mac, m.fqdn, "fqdn", Origin(flow, ts, "dhcp", m.fqdn));
     if (!m.vendor_class.empty() || !m.param_list.empty()) {
       std::string raw = "55=" + m.param_list + ";60=" + m.vendor_class;
-      std::optional<rules::Identification> id;
-      if (db_ != nullptr && !m.vendor_class.empty()) {
-        id = db_->Identify("dhcp_vendor_class", m.vendor_class);
-      }
+      const rules::Identification* id =
+          m.vendor_class.empty() ? nullptr : Identify("dhcp_vendor_class", m.vendor_class);
       if (!m.vendor_class.empty()) {
         rules::SoftwareFact f;
         f.host.ip = ip;
@@ -613,7 +637,7 @@ void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packe
         f.transport = 17;
         f.role = "client";
         f.kind = "dhcp_vendor_class";
-        if (id) {
+        if (id != nullptr) {
           f.vendor = id->service.vendor.value_or(id->hw.vendor.value_or(""));
           f.product = id->service.product.value_or(id->hw.product.value_or(""));
           f.version = id->service.version.value_or("");
@@ -628,7 +652,7 @@ void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packe
         ++stats_.facts;
         sink_.OnSoftware(f);
       }
-      if (id && (id->os.product || id->os.family)) {
+      if (id != nullptr && (id->os.product || id->os.family)) {
         rules::OsFact os;
         os.host.ip = ip;
         os.host.mac = mac;

@@ -710,7 +710,23 @@ std::optional<CertificateInfo> ParseCertificate(Bytes der) {
   return ParseCertificateOpenSsl(der);  // anything unusual: OpenSSL decides
 }
 
-std::string Md5Hex(std::string_view data) { return Digest(EVP_md5(), data); }
-std::string Sha256Hex(std::string_view data) { return Digest(EVP_sha256(), data); }
+// The digests are fetched from the provider once: EVP_md5() and EVP_sha256() make every
+// EVP_Digest look its implementation up again (OpenSSL 3), which costs more than the hashing of a
+// JA3/JA4 string. Fetched EVP_MDs are immutable and may be shared between threads.
+namespace {
+const EVP_MD* FetchedDigest(const char* name, const EVP_MD* fallback) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's lifetime
+  return md != nullptr ? md : fallback;
+}
+}  // namespace
+
+std::string Md5Hex(std::string_view data) {
+  static const EVP_MD* const kMd5 = FetchedDigest("MD5", EVP_md5());
+  return Digest(kMd5, data);
+}
+std::string Sha256Hex(std::string_view data) {
+  static const EVP_MD* const kSha256 = FetchedDigest("SHA256", EVP_sha256());
+  return Digest(kSha256, data);
+}
 
 }  // namespace sensor::extract

@@ -79,6 +79,25 @@ TEST_F(ExtractorSetTest, SshOnPort443BothSidesThenDone) {
   EXPECT_EQ(sink_.services.size(), 1u);
 }
 
+// The fingerprint lookup of a banner seen before comes from the memo, with the same result.
+TEST_F(ExtractorSetTest, RepeatedBannerIdentifiedOnce) {
+  Send(false, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n");
+  extract_.OnFlowEnd(flow_);
+  EXPECT_EQ(extract_.stats().identify_cache_hits, 0u);
+  flow_.orig.packets = flow_.resp.packets = 0;
+  Send(false, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n");
+  EXPECT_EQ(extract_.stats().identify_cache_hits, 1u);
+  ASSERT_EQ(sink_.software.size(), 2u);
+  ASSERT_EQ(sink_.os.size(), 2u);
+  for (const auto& f : sink_.software) {
+    EXPECT_EQ(f.product, "OpenSSH");
+    EXPECT_EQ(f.version, "9.2p1");
+    EXPECT_EQ(f.cpe23, sink_.software[0].cpe23);
+  }
+  EXPECT_EQ(sink_.os[1].product, sink_.os[0].product);
+  EXPECT_FALSE(sink_.os[1].product.empty() && sink_.os[1].family.empty());
+}
+
 TEST_F(ExtractorSetTest, HttpHeadReassembledOutOfOrder) {
   std::string req = "GET / HTTP/1.1\r\nHost: intranet.example\r\nUser-Agent: curl/7.88.1\r\n\r\n";
   Send(true, 20, req.substr(20));  // arrives first

@@ -51,6 +51,7 @@ struct ExtractStats {
   uint64_t reassembly_gaps = 0;   // out-of-order segments dropped (beyond the small queue)
   uint64_t truncated = 0;         // directions that hit max_bytes before a message completed
   uint64_t facts = 0;             // facts handed to the sink
+  uint64_t identify_cache_hits = 0;  // fingerprint lookups answered from the memo
 };
 
 // Owned by the pipeline; one per capture thread; not thread-safe. Holds a reference to the sink
