@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
 
 #include "inventory/text.h"
 #include "sensor/inventory/inventory.h"
@@ -51,8 +50,13 @@ void SplitCsv(const std::string& line, std::vector<std::string>* fields) {
 size_t MacVendors::LoadFile(const std::string& path, int bits) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return 0;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() >= UINT32_MAX) return 0;
+  std::string text;
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0 || size >= std::streamoff{UINT32_MAX}) return 0;
+  text.resize(static_cast<size_t>(size));
+  in.seekg(0, std::ios::beg);
+  if (!in.read(text.data(), size)) return 0;
   const size_t digits = static_cast<size_t>(bits / 4);
   const auto file = static_cast<uint32_t>(files_.size());
   size_t n = 0;
