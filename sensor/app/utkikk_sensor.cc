@@ -23,6 +23,7 @@
 #include "sensor/extract/extractor_set.h"
 #include "sensor/inventory/inventory.h"
 #include "sensor/pipeline/pipeline.h"
+#include "sensor/summary/summariser.h"
 
 namespace {
 
@@ -157,6 +158,9 @@ int Run(int argc, char** argv) {
     size_t slash = db.find_last_of('/');
     writable.push_back(slash == std::string::npos ? "." : db.substr(0, slash == 0 ? 1 : slash));
   }
+  if (config->summary.enabled) {
+    writable.push_back(config->summary.spool_directory);
+  }
   for (const auto& dir : writable) {
     if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
       std::fprintf(stderr, "utkikk-sensor: cannot create %s: %s\n", dir.c_str(), std::strerror(errno));
@@ -170,6 +174,7 @@ int Run(int argc, char** argv) {
   // The inventory: fingerprints, the SQLite store, and the extractors that feed it.
   std::unique_ptr<rules::FingerprintDb> fingerprints;
   std::unique_ptr<sensor::Inventory> inventory;
+  std::unique_ptr<sensor::Summariser> summariser;  // tee in front of the inventory
   std::unique_ptr<sensor::ExtractorSet> extractors;
   if (config->inventory.enabled) {
     std::string fp_dir = config->inventory.fingerprints.empty() ? std::string(UTKIKK_FINGERPRINT_DIR)
@@ -191,8 +196,23 @@ int Run(int argc, char** argv) {
       return 1;
     }
     inventory = std::move(*opened);
+    rules::FactSink* facts = inventory.get();
+    if (config->summary.enabled) {
+      auto spool = uplink::SpoolWriter::Open({.dir = config->summary.spool_directory});
+      if (!spool) {
+        std::fprintf(stderr, "utkikk-sensor: spool: %s\n", spool.error().message.c_str());
+        return 1;
+      }
+      sensor::SummariserConfig summary;
+      summary.interval_us = config->summary.interval.count() * 1000;
+      summary.max_batch_bytes = config->summary.max_batch_bytes;
+      summary.client_banners = config->summary.client_banners;
+      summary.local_nets = config->local_nets;
+      summariser = std::make_unique<sensor::Summariser>(summary, std::move(*spool), facts);
+      facts = summariser.get();
+    }
     extractors = std::make_unique<sensor::ExtractorSet>(sensor::ExtractConfig{}, fingerprints.get(),
-                                                        *inventory, config->local_nets);
+                                                        *facts, config->local_nets);
   }
 
   auto classifier = sensor::MakeNdpiClassifier(sensor::ClassifierConfig{});
@@ -227,6 +247,15 @@ int Run(int argc, char** argv) {
   if (!done) {
     log->error("{}", done.error().message);
     status = 1;
+  }
+  if (summariser) {
+    summariser->SetCaptureStats(stats.pkts_proc, stats.pkts_dropped + stats.pkts_if_dropped);
+    if (auto closed = summariser->Close(); !closed) {
+      log->error("summary: {}", closed.error().message);
+      status = 1;
+    }
+    log->info("summary: {} batches in {}", summariser->stats().batches,
+              config->summary.spool_directory);
   }
   if (inventory) {
     if (auto closed = inventory->Close(); !closed) {

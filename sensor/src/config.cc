@@ -150,6 +150,40 @@ Result<> ReadInventory(const YamlNode& node, InventorySettings* c) {
   return r.Finish();
 }
 
+Result<> ReadSummary(const YamlNode& node, SummarySettings* c) {
+  MappingReader r(node);
+  r.Optional("enabled", [c](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    c->enabled = *b;
+    return {};
+  });
+  r.Optional("spool_directory", [c](const YamlNode& v) -> Result<> {
+    auto s = v.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    if (s->empty()) return tl::make_unexpected(v.ErrorAt("spool_directory must not be empty"));
+    c->spool_directory = *s;
+    return {};
+  });
+  r.Optional("interval", [c](const YamlNode& v) { return ReadTimeout(v, &c->interval); });
+  r.Optional("max_batch_bytes", [c](const YamlNode& v) -> Result<> {
+    auto n = v.AsSize();
+    if (!n) return tl::make_unexpected(n.error());
+    if (*n < 4096 || *n > (uint64_t{64} << 20)) {
+      return tl::make_unexpected(v.ErrorAt("max_batch_bytes must be between 4KiB and 64MiB"));
+    }
+    c->max_batch_bytes = *n;
+    return {};
+  });
+  r.Optional("client_banners", [c](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    c->client_banners = *b;
+    return {};
+  });
+  return r.Finish();
+}
+
 Result<> ReadId(const YamlNode& v, std::string* out) {
   auto s = v.AsString();
   if (!s) return tl::make_unexpected(s.error());
@@ -195,6 +229,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
   r.Optional("logs", [&](const YamlNode& v) { return ReadLogs(v, &config.logs); });
   r.Optional("inventory",
              [&](const YamlNode& v) { return ReadInventory(v, &config.inventory); });
+  r.Optional("summary", [&](const YamlNode& v) { return ReadSummary(v, &config.summary); });
   r.Optional("syslog", [&](const YamlNode& v) { return ReadSyslogConfig(v, &config.syslog); });
   r.Optional("user", [&](const YamlNode& v) -> Result<> {
     auto s = v.AsString();

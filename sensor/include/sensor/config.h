@@ -32,6 +32,15 @@ struct InventorySettings {
   std::string fingerprints;  // fingerprint database folder; "" = the one shipped with the build
 };
 
+// The `summary:` section: inventory changes in batches for utkikk-uplink (docs/privacy.md).
+struct SummarySettings {
+  bool enabled = false;
+  std::string spool_directory = "/var/spool/utkikk";
+  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+  uint64_t max_batch_bytes = uint64_t{1} << 20;  // JSON-lines bytes of one batch
+  bool client_banners = false;  // also send raw client banners (User-Agents): personal data
+};
+
 struct SensorConfig {
   std::string source;      // the file it came from ("" for built-in defaults)
   std::string member_id;   // the municipality, as the CSIRT knows it, e.g. "kommune-0301"
@@ -41,6 +50,7 @@ struct SensorConfig {
   FlowTableConfig flows;
   LogConfig logs;
   InventorySettings inventory;
+  SummarySettings summary;
   SyslogConfig syslog;  // the `syslog:` section, read by utkikk-syslogd (docs/logs.md)
   std::string user = "utkikk";  // unprivileged user to run as after opening the capture
 };

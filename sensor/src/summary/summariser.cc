@@ -190,7 +190,9 @@ int64_t WallClockUs() {
 class Summariser::Impl {
  public:
   Impl(SummariserConfig config, std::unique_ptr<uplink::SpoolWriter> spool, rules::FactSink* next)
-      : config_(std::move(config)), spool_(std::move(spool)), next_(next) {}
+      : config_(std::move(config)), spool_(std::move(spool)), next_(next) {
+    if (config_.sensor_version.empty()) config_.sensor_version = UTKIKK_VERSION;
+  }
 
   void Address(const rules::AddressFact& f) {
     rules::HostRef ref{f.ip, f.mac};
@@ -435,7 +437,13 @@ class Summariser::Impl {
     }
     if (!change && ts - known.sent_last_seen < config_.last_seen_granularity_us) {
       auto pending = hosts_.find(host);
-      return pending == hosts_.end() ? nullptr : &pending->second;
+      if (pending == hosts_.end()) return nullptr;
+      HostLine* line = &pending->second;
+      if (ts > line->last_seen) {  // free while the line is still open
+        line->last_seen = ts;
+        Resize(line, &pending_bytes_, [&](std::string* out) { AppendHost(host, *line, out); });
+      }
+      return line;
     }
     known.sent_last_seen = std::max(known.sent_last_seen, ts);
     HostLine* line = PendingHost(host);

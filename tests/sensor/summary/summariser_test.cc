@@ -185,6 +185,8 @@ TEST(SummariserTest, WritesHostServiceSoftwareLinesTheCollectorReads) {
   EXPECT_EQ(hosts[0]["first_seen"], kT0);
   EXPECT_EQ(hosts[0]["last_seen"], kT0 + 2);
   EXPECT_EQ(hosts[1]["host"], "10.0.0.9");
+  EXPECT_EQ(hosts[1]["first_seen"], kT0 + 3);
+  EXPECT_EQ(hosts[1]["last_seen"], kT0 + 4);  // widened while the batch is open
 
   auto services = OfType(batches, "service");
   ASSERT_EQ(services.size(), 1u);
