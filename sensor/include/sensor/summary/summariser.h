@@ -43,7 +43,7 @@
 namespace sensor {
 
 struct SummariserConfig {
-  std::string sensor_version;                       // in every health line
+  std::string sensor_version;                       // in every health line; "" = this build's
   int64_t interval_us = 60'000'000;                 // packet time a batch covers at most
   size_t max_batch_bytes = size_t{1} << 20;         // JSON-lines bytes before a batch closes
   int64_t last_seen_granularity_us = 3'600'000'000; // resend last_seen after it moved this much
