@@ -44,6 +44,19 @@ inventory:
   EXPECT_FALSE(config->inventory.enabled);
 }
 
+TEST(SensorConfigTest, ReadsSummarySection) {
+  auto config = ParseSensorConfig(
+      "member_id: m\nsummary:\n  enabled: true\n  spool_directory: /tmp/spool\n  interval: 5m\n",
+      "s.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->summary.enabled);
+  EXPECT_EQ(config->summary.spool_directory, "/tmp/spool");
+  auto bad = ParseSensorConfig("member_id: m\nsummary:\n  enable: true\n", "s.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("s.yaml:3:3: unknown key 'enable'", 0), 0u)
+      << bad.error().message;
+}
+
 TEST(SensorConfigTest, DefaultsLocalNetsToPrivateRanges) {
   auto config = ParseSensorConfig("member_id: m1\n", "c.yaml");
   ASSERT_TRUE(config) << config.error().message;
@@ -72,7 +85,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MissingMemberId", "capture: {}\n", "utkikk.yaml:1:1: missing required key 'member_id'"},
         BadCase{"UnknownKey", "member_id: m\nmembr: x\n",
                 "utkikk.yaml:2:1: unknown key 'membr' (known here: capture, flows, inventory, "
-                "local_nets, logs, member_id, sensor_id, syslog, user)"},
+                "local_nets, logs, member_id, sensor_id, summary, syslog, user)"},
         BadCase{"SnaplenOutOfRange", "member_id: m\ncapture:\n  snaplen: 10\n",
                 "utkikk.yaml:3:12: value 10 is out of range [64, 262144]"},
         BadCase{"BadCidr", "member_id: m\nlocal_nets: [10.0.0.0/33]\n",
