@@ -15,6 +15,28 @@ using rules::MappingReader;
 using rules::Result;
 using rules::YamlNode;
 
+// Handlers for the plain cases: a bool, a text (optionally non-empty).
+MappingReader::Handler BoolInto(bool* out) {
+  return [out](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    *out = *b;
+    return {};
+  };
+}
+
+MappingReader::Handler TextInto(std::string* out, const char* non_empty_name = nullptr) {
+  return [out, non_empty_name](const YamlNode& v) -> Result<> {
+    auto s = v.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    if (non_empty_name != nullptr && s->empty()) {
+      return tl::make_unexpected(v.ErrorAt(std::string(non_empty_name) + " must not be empty"));
+    }
+    *out = *s;
+    return {};
+  };
+}
+
 Result<> ReadCapture(const YamlNode& node, CaptureConfig* c) {
   MappingReader r(node);
   r.Optional("interface", [c](const YamlNode& v) -> Result<> {
@@ -41,12 +63,7 @@ Result<> ReadCapture(const YamlNode& node, CaptureConfig* c) {
     c->buffer_bytes = *n;
     return {};
   });
-  r.Optional("promiscuous", [c](const YamlNode& v) -> Result<> {
-    auto b = v.AsBool();
-    if (!b) return tl::make_unexpected(b.error());
-    c->promiscuous = *b;
-    return {};
-  });
+  r.Optional("promiscuous", BoolInto(&c->promiscuous));
   r.Optional("filter", [c](const YamlNode& v) -> Result<> {
     if (v.kind() == YamlNode::Kind::kNull) {
       c->bpf_filter.clear();
@@ -95,13 +112,7 @@ Result<> ReadFlows(const YamlNode& node, FlowTableConfig* f) {
 
 Result<> ReadLogs(const YamlNode& node, LogConfig* l) {
   MappingReader r(node);
-  r.Optional("directory", [l](const YamlNode& v) -> Result<> {
-    auto s = v.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    if (s->empty()) return tl::make_unexpected(v.ErrorAt("directory must not be empty"));
-    l->directory = *s;
-    return {};
-  });
+  r.Optional("directory", TextInto(&l->directory, "directory"));
   r.Optional("format", [l](const YamlNode& v) -> Result<> {
     auto s = v.AsString();
     if (!s) return tl::make_unexpected(s.error());
@@ -128,43 +139,16 @@ Result<> ReadLogs(const YamlNode& node, LogConfig* l) {
 
 Result<> ReadInventory(const YamlNode& node, InventorySettings* c) {
   MappingReader r(node);
-  r.Optional("enabled", [c](const YamlNode& v) -> Result<> {
-    auto b = v.AsBool();
-    if (!b) return tl::make_unexpected(b.error());
-    c->enabled = *b;
-    return {};
-  });
-  r.Optional("database", [c](const YamlNode& v) -> Result<> {
-    auto s = v.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    if (s->empty()) return tl::make_unexpected(v.ErrorAt("database must not be empty"));
-    c->database = *s;
-    return {};
-  });
-  r.Optional("fingerprints", [c](const YamlNode& v) -> Result<> {
-    auto s = v.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    c->fingerprints = *s;
-    return {};
-  });
+  r.Optional("enabled", BoolInto(&c->enabled));
+  r.Optional("database", TextInto(&c->database, "database"));
+  r.Optional("fingerprints", TextInto(&c->fingerprints));
   return r.Finish();
 }
 
 Result<> ReadSummary(const YamlNode& node, SummarySettings* c) {
   MappingReader r(node);
-  r.Optional("enabled", [c](const YamlNode& v) -> Result<> {
-    auto b = v.AsBool();
-    if (!b) return tl::make_unexpected(b.error());
-    c->enabled = *b;
-    return {};
-  });
-  r.Optional("spool_directory", [c](const YamlNode& v) -> Result<> {
-    auto s = v.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    if (s->empty()) return tl::make_unexpected(v.ErrorAt("spool_directory must not be empty"));
-    c->spool_directory = *s;
-    return {};
-  });
+  r.Optional("enabled", BoolInto(&c->enabled));
+  r.Optional("spool_directory", TextInto(&c->spool_directory, "spool_directory"));
   r.Optional("interval", [c](const YamlNode& v) { return ReadTimeout(v, &c->interval); });
   r.Optional("max_batch_bytes", [c](const YamlNode& v) -> Result<> {
     auto n = v.AsSize();
@@ -175,12 +159,7 @@ Result<> ReadSummary(const YamlNode& node, SummarySettings* c) {
     c->max_batch_bytes = *n;
     return {};
   });
-  r.Optional("client_banners", [c](const YamlNode& v) -> Result<> {
-    auto b = v.AsBool();
-    if (!b) return tl::make_unexpected(b.error());
-    c->client_banners = *b;
-    return {};
-  });
+  r.Optional("client_banners", BoolInto(&c->client_banners));
   return r.Finish();
 }
 
@@ -231,12 +210,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
              [&](const YamlNode& v) { return ReadInventory(v, &config.inventory); });
   r.Optional("summary", [&](const YamlNode& v) { return ReadSummary(v, &config.summary); });
   r.Optional("syslog", [&](const YamlNode& v) { return ReadSyslogConfig(v, &config.syslog); });
-  r.Optional("user", [&](const YamlNode& v) -> Result<> {
-    auto s = v.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    config.user = *s;
-    return {};
-  });
+  r.Optional("user", TextInto(&config.user));
   r.Optional("local_nets", [&](const YamlNode& v) -> Result<> {
     if (!v.is_sequence()) {
       return tl::make_unexpected(v.ErrorAt("local_nets must be a list of networks (CIDR)"));
