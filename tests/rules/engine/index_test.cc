@@ -1,5 +1,8 @@
 // The indicator indexes with 100,000 entries: exact addresses, CIDRs, domain suffixes. Also prints
 // the cost of a flow check and a DNS answer check (information, not an assertion).
+#include <unistd.h>
+
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -68,7 +71,10 @@ TEST(IndexTest, DomainIndexExactAndSuffix) {
 class LargeIndexTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir());
+    // A folder of this process's own: CTest runs the tests of this suite in parallel processes.
+    dir_ = new std::string(::testing::TempDir() + "rules_engine_large_" +
+                           std::to_string(getpid()));
+    std::filesystem::create_directories(*dir_);
     {
     std::ofstream ips(*dir_ + "/rules_engine_100k_ips.txt");
     std::ofstream nets(*dir_ + "/rules_engine_100k_cidrs.txt");
@@ -98,6 +104,7 @@ class LargeIndexTest : public ::testing::Test {
     for (const char* f : {"ips", "cidrs", "domains"}) {
       std::remove((*dir_ + "/rules_engine_100k_" + f + ".txt").c_str());
     }
+    std::filesystem::remove_all(*dir_);
     delete set_;
     delete dir_;
   }
