@@ -1,0 +1,206 @@
+// Rules evaluated in the sensor: the Alerter, the fact tee, the flow alerter, the `alerts:`
+// settings and OpenAlerting (sensor/alerts/alerting.h).
+#include "sensor/alerts/alerting.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace sensor {
+
+using rules::ErrorCode;
+using rules::Fail;
+using rules::Result;
+using rules::YamlNode;
+using rules::engine::Alert;
+
+// ---- Alerter ----
+
+Alerter::Alerter(const rules::engine::RuleSet& rules, AlertSinkPtr sink,
+                 size_t max_suppressor_entries)
+    : rules_(rules), sink_(std::move(sink)), suppressor_(max_suppressor_entries) {}
+
+void Alerter::Raise(const std::vector<Alert>& alerts, const AlertConn& conn) {
+  for (const Alert& alert : alerts) {
+    ++alerts_;
+    if (suppressor_.Admit(alert)) {
+      ++emitted_;
+      sink_->OnAlert(alert, conn);
+    } else {
+      sink_->OnRepeat(alert);
+    }
+  }
+}
+
+AlertingStats Alerter::stats() const {
+  AlertingStats s;
+  s.facts_evaluated = facts_;
+  s.flows_evaluated = flows_;
+  s.alerts = alerts_;
+  s.emitted = emitted_;
+  s.suppressed = suppressor_.suppressed();
+  s.store = sink_->stats();
+  return s;
+}
+
+// ---- the fact tee ----
+
+void AlertingFactSink::OnService(const rules::ServiceFact& fact) {
+  next_.OnService(fact);
+  alerter_.CountFact();
+  alerter_.Raise(alerter_.rules().Evaluate(fact), AlertConn{0, fact.transport});
+}
+
+void AlertingFactSink::OnSoftware(const rules::SoftwareFact& fact) {
+  next_.OnSoftware(fact);
+  alerter_.CountFact();
+  alerter_.Raise(alerter_.rules().Evaluate(fact), AlertConn{0, fact.transport});
+}
+
+// ---- flows ----
+
+rules::engine::FlowObservation FlowAlerter::Observe(const FlowRecord& flow, bool local_orig,
+                                                    bool local_resp) {
+  rules::engine::FlowObservation o;
+  o.ts_us = flow.start_us;
+  o.uid = flow.uid;
+  o.orig = flow.id.orig_h;
+  o.orig_port = flow.id.orig_p;
+  o.resp = flow.id.resp_h;
+  o.resp_port = flow.id.resp_p;
+  o.transport = flow.id.proto;
+  // The responder answered: a TCP SYN-ACK or any packet back (UDP, mid-flow TCP).
+  bool answered = flow.tcp.syn_ack || flow.tcp.established || flow.resp.packets > 0;
+  if (answered) {
+    o.service = flow.classification.service;
+    o.exposed = !local_orig && local_resp;
+  } else {
+    o.exposed = false;
+  }
+  return o;
+}
+
+void FlowAlerter::OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) {
+  alerter_.CountFlow();
+  rules::engine::FlowObservation o = Observe(flow, local_orig, local_resp);
+  alerter_.Raise(alerter_.rules().Evaluate(o), AlertConn{o.orig_port, o.transport});
+}
+
+// ---- settings ----
+
+Result<> ReadAlertsSettings(const YamlNode& node, AlertsSettings* settings) {
+  if (!node.is_mapping()) return tl::make_unexpected(node.ErrorAt("alerts must be a mapping"));
+  rules::MappingReader r(node);
+  r.Optional("enabled", [settings](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    settings->enabled = *b;
+    return {};
+  });
+  r.Optional("packs_dir", [settings](const YamlNode& v) -> Result<> {
+    auto s = v.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    if (s->empty()) return tl::make_unexpected(v.ErrorAt("packs_dir must not be empty"));
+    settings->packs_dir = *s;
+    return {};
+  });
+  r.Optional("rule_files", [settings](const YamlNode& v) -> Result<> {
+    auto list = v.AsStringList();
+    if (!list) return tl::make_unexpected(list.error());
+    for (size_t i = 0; i < list->size(); ++i) {
+      if ((*list)[i].empty()) {
+        return tl::make_unexpected(v.items().size() > i ? v.items()[i].ErrorAt("empty file name")
+                                                        : v.ErrorAt("empty file name"));
+      }
+    }
+    settings->rule_files = std::move(*list);
+    return {};
+  });
+  r.Optional("zones", [settings](const YamlNode& v) -> Result<> {
+    if (!v.is_mapping()) {
+      return tl::make_unexpected(v.ErrorAt("zones must map a zone name to a list of CIDRs"));
+    }
+    settings->zones.clear();
+    for (const auto& [name, cidrs] : v.entries()) {
+      auto zone = name.AsString();
+      if (!zone) return tl::make_unexpected(zone.error());
+      if (zone->empty() || *zone == "internet" || *zone == "local") {
+        return tl::make_unexpected(
+            name.ErrorAt("zone name '" + *zone + "' is empty or reserved (internet, local)"));
+      }
+      if (!cidrs.is_sequence()) {
+        return tl::make_unexpected(cidrs.ErrorAt("zone '" + *zone + "' needs a list of CIDRs"));
+      }
+      std::vector<rules::Cidr> parsed;
+      for (const YamlNode& item : cidrs.items()) {
+        auto text = item.AsString();
+        if (!text) return tl::make_unexpected(text.error());
+        auto cidr = rules::Cidr::Parse(*text);
+        if (!cidr) return tl::make_unexpected(item.ErrorAt("'" + *text + "' is not a CIDR"));
+        parsed.push_back(*cidr);
+      }
+      settings->zones.emplace_back(*zone, std::move(parsed));
+    }
+    return {};
+  });
+  return r.Finish();
+}
+
+std::string PacksDir(const AlertsSettings& settings) {
+  return settings.packs_dir.empty() ? std::string(UTKIKK_PACKS_DIR) : settings.packs_dir;
+}
+
+Result<std::vector<std::string>> RuleFiles(const AlertsSettings& settings) {
+  namespace fs = std::filesystem;
+  const std::string dir = PacksDir(settings);
+  std::vector<std::string> files;
+  if (!settings.rule_files.empty()) {
+    for (const std::string& f : settings.rule_files) {
+      files.push_back(fs::path(f).is_absolute() ? f : (fs::path(dir) / f).string());
+    }
+    return files;
+  }
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return Fail(ErrorCode::kNotFound, "rule packs: " + dir + ": " + ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path& p = it->path();
+    if (p.extension() == ".yaml" && it->is_regular_file(ec)) files.push_back(p.string());
+  }
+  if (ec) return Fail(ErrorCode::kIo, "rule packs: " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return Fail(ErrorCode::kNotFound, "rule packs: no *.yaml in " + dir);
+  return files;
+}
+
+// ---- wiring ----
+
+Alerting::Alerting(rules::engine::RuleSet rules, AlertSinkPtr sink, rules::FactSink& next,
+                   std::vector<std::string> rule_files)
+    : rules_(std::move(rules)),
+      rule_files_(std::move(rule_files)),
+      alerter_(rules_, std::move(sink), 100000),
+      facts_(alerter_, next),
+      flows_(alerter_) {}
+
+Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
+                                               const std::string& db_path,
+                                               const std::string& log_dir, ZeekLogFormat format,
+                                               const std::string& sensor_id,
+                                               const std::vector<rules::Cidr>& local_nets,
+                                               rules::FactSink& next) {
+  auto files = RuleFiles(settings);
+  if (!files) return tl::make_unexpected(files.error());
+  auto set = rules::engine::LoadRuleFiles(*files);
+  if (!set) return Fail(set.error(), "rules: ");
+  rules::engine::Networks networks;
+  networks.local = local_nets;
+  networks.zones = settings.zones;
+  set->SetNetworks(networks);
+  auto store = OpenAlertStore(db_path, log_dir, format, sensor_id);
+  if (!store) return Fail(store.error(), "alerts: ");
+  return std::make_unique<Alerting>(std::move(*set), std::move(*store), next, std::move(*files));
+}
+
+}  // namespace sensor
