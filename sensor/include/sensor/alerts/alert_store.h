@@ -53,8 +53,8 @@ class AlertSink {
 };
 using AlertSinkPtr = std::unique_ptr<AlertSink>;
 
-// notice.log in log_dir ("" = no notice.log) and the `alerts` table in db_path ("" = no table),
-// created if missing. The table lives in the inventory's file: open the Inventory first, since it
+// notice.log in log_dir ("" = no notice.log; the file is created at the first notice) and the
+// `alerts` table in db_path ("" = no table), created if missing. The table lives in the inventory's file: open the Inventory first, since it
 // refuses to create its schema in a file that already holds other tables. A condition (rule id,
 // key) has one row; a later alert of it (another run over the same capture, a restart) updates
 // last_seen/count, and writes a notice.log line only when the last line's window has passed.
