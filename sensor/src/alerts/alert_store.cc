@@ -100,7 +100,7 @@ struct Pending {
   bool existed = false;              // the row was there before
 };
 
-class AlertStore : public AlertSink {
+class AlertStore final : public AlertSink {
  public:
   AlertStore(std::string db_path, std::string sensor_id, int64_t flush_interval_us)
       : db_path_(std::move(db_path)),
@@ -259,7 +259,7 @@ class AlertStore : public AlertSink {
       next_flush_us_ = last_ts_ + flush_interval_us_;
       (void)WritePending();
       if (pending_.size() >= kMaxPending) {  // still locked: bounded memory wins
-        stats_.store_errors += pending_.size();
+        stats_.rows_dropped += pending_.size();
         pending_.clear();
       }
     }
@@ -278,8 +278,8 @@ class AlertStore : public AlertSink {
     if (pending_.empty()) return {};
     int rc = sqlite3_step(begin_.get());
     sqlite3_reset(begin_.get());
-    if (rc == SQLITE_BUSY || (rc & 0xff) == SQLITE_BUSY) {
-      ++busy_;
+    if ((rc & 0xff) == SQLITE_BUSY) {
+      ++stats_.busy_retries;
       return {};  // the inventory holds the lock: try again at the next flush point
     }
     if (rc != SQLITE_DONE) {
@@ -290,7 +290,7 @@ class AlertStore : public AlertSink {
     uint64_t inserted = 0;
     uint64_t updated = 0;
     for (auto& [k, p] : pending_) {
-      if (!BindRow(p)) continue;
+      BindRow(p);
       rc = sqlite3_step(upsert_.get());
       sqlite3_reset(upsert_.get());
       sqlite3_clear_bindings(upsert_.get());
@@ -318,7 +318,7 @@ class AlertStore : public AlertSink {
     return {};
   }
 
-  bool BindRow(const Pending& p) {
+  void BindRow(const Pending& p) {
     sqlite3_stmt* s = upsert_.get();
     const Alert& a = p.alert;
     BindText(s, 1, a.rule_id);
@@ -349,7 +349,6 @@ class AlertStore : public AlertSink {
     BindText(s, 22, a.advice_nb);
     BindText(s, 23, a.advice_en);
     BindText(s, 24, sensor_id_);
-    return true;
   }
 
   void WriteNotice(const Alert& a, const AlertConn& conn) {
@@ -416,7 +415,6 @@ class AlertStore : public AlertSink {
   std::unordered_map<std::string, Pending> pending_;
   int64_t last_ts_ = 0;
   int64_t next_flush_us_ = 0;
-  uint64_t busy_ = 0;
   bool closed_ = false;
   AlertStoreStats stats_;
   std::optional<rules::Error> last_error_;

@@ -339,6 +339,7 @@ TEST_F(AlertingTest, LockedDatabaseKeepsRowsUntilTheLockIsGone) {
   EXPECT_TRUE(alerting->Flush().has_value());  // does not wait, does not fail
   EXPECT_EQ(Notices(kApacheRule).size(), 1u);  // notice.log does not wait for the table
   EXPECT_TRUE(Rows().empty());
+  EXPECT_EQ(alerting->stats().store.busy_retries, 1u);
   ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
   ASSERT_TRUE(alerting->Flush().has_value());

@@ -35,6 +35,8 @@ struct AlertStoreStats {
   uint64_t renoticed_skipped = 0;  // alerts already noticed in their window by an earlier run
   uint64_t rows_inserted = 0;   // new rows in `alerts`
   uint64_t rows_updated = 0;    // last_seen/count updates written
+  uint64_t busy_retries = 0;    // flush points that found the file locked (rows kept)
+  uint64_t rows_dropped = 0;    // rows given up: kept rows hit their bound while locked
   uint64_t store_errors = 0;    // SQLite or log write failures (see last_error())
 };
 
