@@ -2,18 +2,19 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <ctime>
 #include <string>
 
-#include "alerts/sqlite_handle.h"
+#include "inventory/sqlite_db.h"
+#include "inventory/text.h"
 #include "sensor/alerts/alert_store.h"
 #include "sensor/logs/syslog_message.h"
 
 namespace sensor {
 namespace {
 
-using alerts_internal::StoreError;
-using alerts_internal::TextAt;
+using inventory_internal::DbError;
+using inventory_internal::ColumnText;
+using inventory_internal::IsoTime;
 using rules::Result;
 
 std::vector<std::string> Split(const std::string& s, char sep) {
@@ -26,16 +27,6 @@ std::vector<std::string> Split(const std::string& s, char sep) {
     start = end + 1;
   }
   return out;
-}
-
-// "2023-11-14T22:13:20Z": UTC, whole seconds.
-std::string Rfc3339(int64_t us) {
-  time_t sec = static_cast<time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
-  struct tm tm {};
-  gmtime_r(&sec, &tm);
-  char buf[32];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
 }
 
 // Table cells are one line of visible text: control bytes and DEL become \xNN.
@@ -95,18 +86,17 @@ void AppendNumber(const char* name, uint64_t value, std::string* out) {
 }  // namespace
 
 Result<std::vector<StoredAlert>> ReadAlerts(const std::string& db_path, int64_t since_us) {
-  auto db = alerts_internal::OpenSqlite(db_path, SQLITE_OPEN_READONLY);
+  auto db = inventory_internal::OpenDb(db_path, SQLITE_OPEN_READONLY);
   if (!db) return tl::make_unexpected(db.error());
-  sqlite3_busy_timeout(db->get(), 2000);
-  auto exists = alerts_internal::PrepareSql(
+  auto exists = inventory_internal::Prepare(
       db->get(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alerts'");
   if (!exists) return rules::Fail(exists.error(), db_path + ": ");
   if (sqlite3_step(exists->get()) != SQLITE_ROW) {
-    return tl::make_unexpected(StoreError(db->get(), db_path));
+    return tl::make_unexpected(DbError(db->get(), db_path));
   }
   std::vector<StoredAlert> out;
   if (sqlite3_column_int64(exists->get(), 0) == 0) return out;
-  auto stmt = alerts_internal::PrepareSql(
+  auto stmt = inventory_internal::Prepare(
       db->get(),
       "SELECT rule_id, rule_version, kind, severity, title, key, first_seen, last_seen, count, "
       "src, dst, port, proto, uid, evidence, cves, known_exploited, refs, advice_nb, advice_en, "
@@ -117,30 +107,30 @@ Result<std::vector<StoredAlert>> ReadAlerts(const std::string& db_path, int64_t 
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     StoredAlert a;
-    a.rule_id = TextAt(s, 0);
+    a.rule_id = ColumnText(s, 0);
     a.rule_version = sqlite3_column_int(s, 1);
-    a.kind = TextAt(s, 2);
-    a.severity = TextAt(s, 3);
-    a.title = TextAt(s, 4);
-    a.key = TextAt(s, 5);
+    a.kind = ColumnText(s, 2);
+    a.severity = ColumnText(s, 3);
+    a.title = ColumnText(s, 4);
+    a.key = ColumnText(s, 5);
     a.first_seen_us = sqlite3_column_int64(s, 6);
     a.last_seen_us = sqlite3_column_int64(s, 7);
     a.count = static_cast<uint64_t>(std::max<int64_t>(0, sqlite3_column_int64(s, 8)));
-    a.src = TextAt(s, 9);
-    a.dst = TextAt(s, 10);
+    a.src = ColumnText(s, 9);
+    a.dst = ColumnText(s, 10);
     a.port = static_cast<uint16_t>(sqlite3_column_int(s, 11));
-    a.proto = TextAt(s, 12);
-    a.uid = TextAt(s, 13);
-    a.evidence = TextAt(s, 14);
-    a.cves = Split(TextAt(s, 15), ',');
+    a.proto = ColumnText(s, 12);
+    a.uid = ColumnText(s, 13);
+    a.evidence = ColumnText(s, 14);
+    a.cves = Split(ColumnText(s, 15), ',');
     a.known_exploited = sqlite3_column_int(s, 16) != 0;
-    a.references = Split(TextAt(s, 17), ' ');
-    a.advice_nb = TextAt(s, 18);
-    a.advice_en = TextAt(s, 19);
-    a.sensor_id = TextAt(s, 20);
+    a.references = Split(ColumnText(s, 17), ' ');
+    a.advice_nb = ColumnText(s, 18);
+    a.advice_en = ColumnText(s, 19);
+    a.sensor_id = ColumnText(s, 20);
     out.push_back(std::move(a));
   }
-  if (rc != SQLITE_DONE) return tl::make_unexpected(StoreError(db->get(), db_path));
+  if (rc != SQLITE_DONE) return tl::make_unexpected(DbError(db->get(), db_path));
   return out;
 }
 
@@ -149,8 +139,8 @@ std::string FormatAlerts(const std::vector<StoredAlert>& alerts, AlertFormat for
   if (format == AlertFormat::kJson) {
     for (const StoredAlert& a : alerts) {
       out += "{\"first_seen\":";
-      AppendJsonString(Rfc3339(a.first_seen_us), &out);
-      AppendField("last_seen", Rfc3339(a.last_seen_us), &out);
+      AppendJsonString(IsoTime(a.first_seen_us), &out);
+      AppendField("last_seen", IsoTime(a.last_seen_us), &out);
       AppendNumber("count", a.count, &out);
       AppendField("rule", a.rule_id, &out);
       AppendNumber("rule_version", static_cast<uint64_t>(a.rule_version), &out);
@@ -182,7 +172,7 @@ std::string FormatAlerts(const std::vector<StoredAlert>& alerts, AlertFormat for
     std::string cves;
     for (const auto& c : a.cves) cves += (cves.empty() ? "" : ",") + c;
     if (a.known_exploited) cves += cves.empty() ? "KEV" : " (KEV)";
-    rows.push_back({Rfc3339(a.last_seen_us), Cell(a.severity), Cell(a.rule_id), Cell(HostPort(a)),
+    rows.push_back({IsoTime(a.last_seen_us), Cell(a.severity), Cell(a.rule_id), Cell(HostPort(a)),
                     Cell(a.title), Cell(cves.empty() ? "-" : cves), std::to_string(a.count)});
   }
   std::vector<size_t> widths(rows.front().size(), 0);

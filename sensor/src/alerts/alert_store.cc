@@ -12,16 +12,14 @@
 #include <unordered_map>
 #include <utility>
 
-#include "alerts/sqlite_handle.h"
+#include "inventory/sqlite_db.h"
 #include "sensor/alerts/alert_store.h"
 
 namespace sensor {
 namespace {
 
-using alerts_internal::BindText;
-using alerts_internal::Db;
-using alerts_internal::Stmt;
-using alerts_internal::StoreError;
+using inventory_internal::Bind;
+using inventory_internal::DbError;
 using rules::Result;
 using rules::engine::Alert;
 
@@ -112,7 +110,7 @@ class AlertStore final : public AlertSink {
     log_dir_ = log_dir;
     format_ = format;
     if (db_path_.empty()) return {};
-    auto db = alerts_internal::OpenSqlite(db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    auto db = inventory_internal::OpenDb(db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!db) return tl::make_unexpected(db.error());
     db_ = std::move(*db);
     sqlite3_busy_timeout(db_.get(), 2000);  // only while opening; writes never wait
@@ -125,14 +123,14 @@ class AlertStore final : public AlertSink {
       return rules::Fail(rules::ErrorCode::kStore, db_path_ + ": creating the alerts table: " + text);
     }
     sqlite3_busy_timeout(db_.get(), 0);
-    auto select = alerts_internal::PrepareSql(
+    auto select = inventory_internal::Prepare(
         db_.get(), "SELECT notice_ts, suppress_us FROM alerts WHERE rule_id = ?1 AND key = ?2");
-    auto upsert = alerts_internal::PrepareSql(db_.get(), kUpsert);
-    auto begin = alerts_internal::PrepareSql(db_.get(), "BEGIN IMMEDIATE");
-    auto commit = alerts_internal::PrepareSql(db_.get(), "COMMIT");
-    auto rollback = alerts_internal::PrepareSql(db_.get(), "ROLLBACK");
+    auto upsert = inventory_internal::Prepare(db_.get(), kUpsert);
+    auto begin = inventory_internal::Prepare(db_.get(), "BEGIN IMMEDIATE");
+    auto commit = inventory_internal::Prepare(db_.get(), "COMMIT");
+    auto rollback = inventory_internal::Prepare(db_.get(), "ROLLBACK");
     if (!select || !upsert || !begin || !commit || !rollback) {
-      return tl::make_unexpected(StoreError(db_.get(), db_path_));
+      return tl::make_unexpected(DbError(db_.get(), db_path_));
     }
     select_ = std::move(*select);
     upsert_ = std::move(*upsert);
@@ -165,7 +163,7 @@ class AlertStore final : public AlertSink {
                              sqlite3_column_int64(select_.get(), 1));
         }
       } else if (rc != SQLITE_DONE) {
-        Failed(StoreError(db_.get(), db_path_ + ": reading alerts"));
+        Failed(DbError(db_.get(), db_path_ + ": reading alerts"));
       }
       sqlite3_reset(select_.get());
       sqlite3_clear_bindings(select_.get());
@@ -283,7 +281,7 @@ class AlertStore final : public AlertSink {
       return {};  // the inventory holds the lock: try again at the next flush point
     }
     if (rc != SQLITE_DONE) {
-      auto e = StoreError(db_.get(), db_path_ + ": BEGIN");
+      auto e = DbError(db_.get(), db_path_ + ": BEGIN");
       Failed(e);
       return tl::make_unexpected(e);
     }
@@ -295,7 +293,7 @@ class AlertStore final : public AlertSink {
       sqlite3_reset(upsert_.get());
       sqlite3_clear_bindings(upsert_.get());
       if (rc != SQLITE_DONE) {
-        auto e = StoreError(db_.get(), db_path_ + ": writing alert " + p.alert.rule_id);
+        auto e = DbError(db_.get(), db_path_ + ": writing alert " + p.alert.rule_id);
         sqlite3_step(rollback_.get());
         sqlite3_reset(rollback_.get());
         Failed(e);
@@ -306,7 +304,7 @@ class AlertStore final : public AlertSink {
     rc = sqlite3_step(commit_.get());
     sqlite3_reset(commit_.get());
     if (rc != SQLITE_DONE) {
-      auto e = StoreError(db_.get(), db_path_ + ": COMMIT");
+      auto e = DbError(db_.get(), db_path_ + ": COMMIT");
       sqlite3_step(rollback_.get());
       sqlite3_reset(rollback_.get());
       Failed(e);
@@ -321,12 +319,12 @@ class AlertStore final : public AlertSink {
   void BindRow(const Pending& p) {
     sqlite3_stmt* s = upsert_.get();
     const Alert& a = p.alert;
-    BindText(s, 1, a.rule_id);
-    BindText(s, 2, a.key);
+    Bind(s, 1, a.rule_id);
+    Bind(s, 2, a.key);
     sqlite3_bind_int64(s, 3, a.rule_version);
-    BindText(s, 4, rules::engine::RuleKindName(a.kind));
-    BindText(s, 5, rules::engine::SeverityName(a.severity));
-    BindText(s, 6, a.title);
+    Bind(s, 4, rules::engine::RuleKindName(a.kind));
+    Bind(s, 5, rules::engine::SeverityName(a.severity));
+    Bind(s, 6, a.title);
     sqlite3_bind_int64(s, 7, p.first_us);
     sqlite3_bind_int64(s, 8, p.last_us);
     sqlite3_bind_int64(s, 9, static_cast<int64_t>(p.count));
@@ -336,19 +334,19 @@ class AlertStore final : public AlertSink {
       sqlite3_bind_null(s, 10);
     }
     sqlite3_bind_int64(s, 11, a.suppress_us);
-    BindText(s, 12, IsSet(a.src) ? a.src.ToString() : "");
-    BindText(s, 13, IsSet(a.dst) ? a.dst.ToString() : "");
+    Bind(s, 12, IsSet(a.src) ? a.src.ToString() : "");
+    Bind(s, 13, IsSet(a.dst) ? a.dst.ToString() : "");
     sqlite3_bind_int64(s, 14, a.port);
-    BindText(s, 15, p.conn.transport != 0 ? ZeekProtoName(p.conn.transport) : "");
-    BindText(s, 16, a.uid);
-    BindText(s, 17, p.last_uid);
-    BindText(s, 18, a.evidence);
-    BindText(s, 19, Join(a.cves, ','));
+    Bind(s, 15, p.conn.transport != 0 ? ZeekProtoName(p.conn.transport) : "");
+    Bind(s, 16, a.uid);
+    Bind(s, 17, p.last_uid);
+    Bind(s, 18, a.evidence);
+    Bind(s, 19, Join(a.cves, ','));
     sqlite3_bind_int(s, 20, a.known_exploited ? 1 : 0);
-    BindText(s, 21, Join(a.references, ' '));
-    BindText(s, 22, a.advice_nb);
-    BindText(s, 23, a.advice_en);
-    BindText(s, 24, sensor_id_);
+    Bind(s, 21, Join(a.references, ' '));
+    Bind(s, 22, a.advice_nb);
+    Bind(s, 23, a.advice_en);
+    Bind(s, 24, sensor_id_);
   }
 
   void WriteNotice(const Alert& a, const AlertConn& conn) {
@@ -406,12 +404,12 @@ class AlertStore final : public AlertSink {
   std::string log_dir_;
   ZeekLogFormat format_ = ZeekLogFormat::kJson;
   std::unique_ptr<ZeekLog> notice_;
-  Db db_;
-  Stmt select_;
-  Stmt upsert_;
-  Stmt begin_;
-  Stmt commit_;
-  Stmt rollback_;
+  inventory_internal::SqlitePtr db_;
+  inventory_internal::StmtPtr select_;
+  inventory_internal::StmtPtr upsert_;
+  inventory_internal::StmtPtr begin_;
+  inventory_internal::StmtPtr commit_;
+  inventory_internal::StmtPtr rollback_;
   std::unordered_map<std::string, Pending> pending_;
   int64_t last_ts_ = 0;
   int64_t next_flush_us_ = 0;
