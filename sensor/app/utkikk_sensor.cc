@@ -24,6 +24,7 @@
 #include "sensor/inventory/inventory.h"
 #include "sensor/pipeline/pipeline.h"
 #include "sensor/summary/summariser.h"
+#include "sensor/alerts/alerting.h"
 
 namespace {
 
@@ -175,6 +176,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<rules::FingerprintDb> fingerprints;
   std::unique_ptr<sensor::Inventory> inventory;
   std::unique_ptr<sensor::Summariser> summariser;  // tee in front of the inventory
+  std::unique_ptr<sensor::Alerting> alerting;      // tee in front of both: rules on facts
   std::unique_ptr<sensor::ExtractorSet> extractors;
   if (config->inventory.enabled) {
     std::string fp_dir = config->inventory.fingerprints.empty() ? std::string(UTKIKK_FINGERPRINT_DIR)
@@ -211,6 +213,20 @@ int Run(int argc, char** argv) {
       summariser = std::make_unique<sensor::Summariser>(summary, std::move(*spool), facts);
       facts = summariser.get();
     }
+    if (config->alerts.enabled) {
+      auto opened_alerting = sensor::OpenAlerting(
+          config->alerts, config->inventory.database, config->logs.directory,
+          inventory_config.log_format, config->sensor_id, config->local_nets, *facts);
+      if (!opened_alerting) {
+        std::fprintf(stderr, "utkikk-sensor: %s\n", opened_alerting.error().message.c_str());
+        return 1;
+      }
+      alerting = std::move(*opened_alerting);
+      for (const auto& zone : alerting->UnknownZones()) {
+        log->warn("rules name zone '{}', which the config does not define", zone);
+      }
+      facts = &alerting->facts();
+    }
     extractors = std::make_unique<sensor::ExtractorSet>(sensor::ExtractConfig{}, fingerprints.get(),
                                                         *facts, config->local_nets);
   }
@@ -229,6 +245,9 @@ int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink), extractors.get());
+  if (alerting) {
+    pipeline.SetFlowAlerter(&alerting->flows());
+  }
   log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
   std::function<void(const sensor::PacketSource&, uint64_t)> progress;
   bool tty = isatty(STDERR_FILENO) == 1;
@@ -260,6 +279,12 @@ int Run(int argc, char** argv) {
   if (inventory) {
     if (auto closed = inventory->Close(); !closed) {
       log->error("inventory: {}", closed.error().message);
+      status = 1;
+    }
+  }
+  if (alerting) {
+    if (auto closed = alerting->Close(); !closed) {
+      log->error("alerts: {}", closed.error().message);
       status = 1;
     }
   }

@@ -210,6 +210,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
              [&](const YamlNode& v) { return ReadInventory(v, &config.inventory); });
   r.Optional("summary", [&](const YamlNode& v) { return ReadSummary(v, &config.summary); });
   r.Optional("syslog", [&](const YamlNode& v) { return ReadSyslogConfig(v, &config.syslog); });
+  r.Optional("alerts", [&](const YamlNode& v) { return ReadAlertsSettings(v, &config.alerts); });
   r.Optional("user", TextInto(&config.user));
   r.Optional("local_nets", [&](const YamlNode& v) -> Result<> {
     if (!v.is_sequence()) {

@@ -84,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         BadCase{"MissingMemberId", "capture: {}\n", "utkikk.yaml:1:1: missing required key 'member_id'"},
         BadCase{"UnknownKey", "member_id: m\nmembr: x\n",
-                "utkikk.yaml:2:1: unknown key 'membr' (known here: capture, flows, inventory, "
+                "utkikk.yaml:2:1: unknown key 'membr' (known here: alerts, capture, flows, inventory, "
                 "local_nets, logs, member_id, sensor_id, summary, syslog, user)"},
         BadCase{"SnaplenOutOfRange", "member_id: m\ncapture:\n  snaplen: 10\n",
                 "utkikk.yaml:3:12: value 10 is out of range [64, 262144]"},

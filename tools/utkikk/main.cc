@@ -13,6 +13,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  inventory [--db PATH] [--format table|json|csv] [--exposed] [--host IP] [--changes]\n"
     "                                   hosts, services, OS and software the sensor found\n"
+    "  alerts [--db PATH] [--since TIME] [--format table|json]\n"
+    "                                   alerts the rules raised, with their evidence\n"
     "  rules check FILE...              validate rule files and explain each rule\n"
     "  identify --kind KIND [--jsonl]   name vendor/product/version of banners read from stdin\n"
     "  logs parse [--jsonl]             parse syslog messages read from stdin into JSON\n"
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     if (command == "flows") return utkikk_cli::RunFlows(args);
     if (command == "inventory") return utkikk_cli::RunInventory(args);
     if (command == "rules") return utkikk_cli::RunRules(args);
+    if (command == "alerts") return utkikk_cli::RunAlerts(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "utkikk %s: %s\n", command.c_str(), e.what());
     return 1;

@@ -10,6 +10,7 @@
 #include "rules/ip_address.h"
 #include "rules/result.h"
 #include "sensor/capture/packet_source.h"
+#include "sensor/alerts/alerting.h"
 #include "sensor/flow/flow_table.h"
 #include "sensor/logs/syslog_config.h"
 
@@ -51,7 +52,8 @@ struct SensorConfig {
   LogConfig logs;
   InventorySettings inventory;
   SummarySettings summary;
-  SyslogConfig syslog;  // the `syslog:` section, read by utkikk-syslogd (docs/logs.md)
+  SyslogConfig syslog;
+  AlertsSettings alerts;  // the `alerts:` section (docs/alerts.md)  // the `syslog:` section, read by utkikk-syslogd (docs/logs.md)
   std::string user = "utkikk";  // unprivileged user to run as after opening the capture
 };
 

@@ -1,5 +1,7 @@
 #include "sensor/pipeline/pipeline.h"
 
+#include "sensor/alerts/alerting.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -102,7 +104,12 @@ void Pipeline::HandleFlowEnd(FlowRecord& flow, FlowEndReason reason) {
       ReportWeird(now_us_, Weird::kFlowEvicted, packet_, &flow);
     }
   }
-  sink_->OnFlowEnd(flow, reason, IsLocal(flow.id.orig_h), IsLocal(flow.id.resp_h));
+  const bool local_orig = IsLocal(flow.id.orig_h);
+  const bool local_resp = IsLocal(flow.id.resp_h);
+  if (flow_alerter_ != nullptr && reason != FlowEndReason::kInterim) {
+    flow_alerter_->OnFlowEnd(flow, local_orig, local_resp);
+  }
+  sink_->OnFlowEnd(flow, reason, local_orig, local_resp);
 }
 
 void Pipeline::ReportWeird(int64_t ts_us, Weird weird, const DecodedPacket& packet,

@@ -19,6 +19,10 @@
 #include "sensor/decode/decoder.h"
 #include "sensor/dpi/classifier.h"
 #include "sensor/extract/extractor_set.h"
+
+namespace sensor {
+class FlowAlerter;  // sensor/alerts/alerting.h
+}  // namespace sensor
 #include "sensor/flow/flow_table.h"
 
 namespace sensor {
@@ -75,6 +79,9 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
+  // Rules on flows (may be null); borrowed, must outlive the pipeline. Called at every flow end.
+  void SetFlowAlerter(FlowAlerter* alerter) { flow_alerter_ = alerter; }
+
   void OnPacket(const PacketView& frame);
   // Lets time pass without packets (a live source that is quiet): expires flows, writes stats.
   void Tick(int64_t now_us);
@@ -101,6 +108,7 @@ class Pipeline {
   ClassifierPtr classifier_;
   PipelineSinkPtr sink_;
   ExtractorSet* extractors_;
+  FlowAlerter* flow_alerter_ = nullptr;
   FlowTable flows_;
   DecodedPacket packet_;
   CaptureStats capture_stats_;
