@@ -46,16 +46,24 @@ inline std::string ReadFile(const fs::path& p) {
 }
 
 // Compares with tests/data/inventory/golden/<name>, or rewrites it when UPDATE_GOLDEN=1.
-inline void ExpectGolden(const std::string& actual, const std::string& name) {
+inline testing::AssertionResult MatchesGolden(const std::string& actual,
+                                              const std::string& name) {
   fs::path golden = fs::path(TEST_DATA_DIR) / "inventory" / "golden" / name;
   const char* update = std::getenv("UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     fs::create_directories(golden.parent_path());
     std::ofstream(golden, std::ios::binary) << actual;
-    return;
+    return testing::AssertionSuccess();
   }
-  ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, ReadFile(golden)) << "differs from " << golden;
+  if (!fs::exists(golden)) {
+    return testing::AssertionFailure() << golden << " missing; run with UPDATE_GOLDEN=1";
+  }
+  std::string expected = ReadFile(golden);
+  if (actual != expected) {
+    return testing::AssertionFailure() << "differs from " << golden << ":\n"
+                                       << actual << "\nexpected:\n" << expected;
+  }
+  return testing::AssertionSuccess();
 }
 
 // All rows of a query, columns joined by '|', NULL as "NULL".

@@ -37,17 +37,24 @@ fs::path ScratchDir() {
 }
 
 // Compares with tests/data/golden/conn/<name>, or rewrites it when UPDATE_GOLDEN=1.
-void ExpectGolden(const fs::path& written, const std::string& name) {
+testing::AssertionResult MatchesGolden(const fs::path& written, const std::string& name) {
   fs::path golden = fs::path(TEST_DATA_DIR) / "golden" / "conn" / name;
   std::string actual = ReadFile(written);
   const char* update = std::getenv("UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     fs::create_directories(golden.parent_path());
     std::ofstream(golden, std::ios::binary) << actual;
-    return;
+    return testing::AssertionSuccess();
   }
-  ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with UPDATE_GOLDEN=1";
-  EXPECT_EQ(actual, ReadFile(golden)) << "differs from " << golden;
+  if (!fs::exists(golden)) {
+    return testing::AssertionFailure() << golden << " missing; run with UPDATE_GOLDEN=1";
+  }
+  std::string expected = ReadFile(golden);
+  if (actual != expected) {
+    return testing::AssertionFailure() << written << " differs from " << golden << ":\n"
+                                       << actual << "\nexpected:\n" << expected;
+  }
+  return testing::AssertionSuccess();
 }
 
 FlowRecord MakeFlow(std::string_view uid, std::string_view orig_h, uint16_t orig_p,
@@ -175,17 +182,17 @@ void WriteGoldenLogs(const fs::path& dir, ZeekLogFormat format) {
 TEST(ZeekLogTest, WritesGoldenJsonLogs) {
   fs::path dir = ScratchDir();
   WriteGoldenLogs(dir, ZeekLogFormat::kJson);
-  ExpectGolden(dir / "conn.log", "conn.json");
-  ExpectGolden(dir / "weird.log", "weird.json");
-  ExpectGolden(dir / "stats.log", "stats.json");
+  EXPECT_TRUE(MatchesGolden(dir / "conn.log", "conn.json"));
+  EXPECT_TRUE(MatchesGolden(dir / "weird.log", "weird.json"));
+  EXPECT_TRUE(MatchesGolden(dir / "stats.log", "stats.json"));
 }
 
 TEST(ZeekLogTest, WritesGoldenTsvLogs) {
   fs::path dir = ScratchDir();
   WriteGoldenLogs(dir, ZeekLogFormat::kTsv);
-  ExpectGolden(dir / "conn.log", "conn.tsv");
-  ExpectGolden(dir / "weird.log", "weird.tsv");
-  ExpectGolden(dir / "stats.log", "stats.tsv");
+  EXPECT_TRUE(MatchesGolden(dir / "conn.log", "conn.tsv"));
+  EXPECT_TRUE(MatchesGolden(dir / "weird.log", "weird.tsv"));
+  EXPECT_TRUE(MatchesGolden(dir / "stats.log", "stats.tsv"));
 }
 
 TEST(ZeekLogTest, ConnJsonLineHasZeekShape) {
