@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <pcap/pcap.h>
@@ -324,11 +325,12 @@ class PcapLiveSource final : public PacketSource {
 std::string ActivateMessage(pcap_t* pcap, int rc) {
   std::string message = pcap_statustostr(rc);
   const char* detail = pcap_geterr(pcap);
-  if (detail != nullptr && detail[0] != '\0') {
-    message += ": ";
-    message += detail;
-  }
-  return message;
+  if (detail == nullptr || detail[0] == '\0') return message;
+  // libpcap often repeats the status text as the detail ("No such device exists"): say it once.
+  std::string_view d(detail);
+  if (d == message) return message;
+  if (d.starts_with(message + ": ")) return std::string(d);
+  return message + ": " + std::string(d);
 }
 
 }  // namespace
