@@ -1,7 +1,11 @@
 // CIDR, domain and string indexes for indicator rules (rules/engine/indicator_index.h).
 #include "rules/engine/indicator_index.h"
 
+#include <endian.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace rules::engine {
 namespace {
@@ -15,14 +19,19 @@ void AppendRefs(const RuleRefs& refs, RuleRefs* out) {
   out->insert(out->end(), refs.begin(), refs.end());
 }
 
-// The 128-bit mapped form with every bit past `bits` cleared.
+// The 128-bit mapped form with every bit past `bits` cleared: two 64-bit halves in network
+// order (this runs for every prefix length of every look-up, so no per-byte loop).
 IpAddress Mask(const IpAddress& a, int bits) {
-  std::array<uint8_t, 16> b = a.bytes();
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(bits - i * 8, 0, 8);
-    b[i] &= static_cast<uint8_t>(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
+  uint64_t half[2];
+  std::memcpy(half, a.bytes().data(), 16);
+  for (int i = 0; i < 2; ++i) {
+    int keep = std::clamp(bits - 64 * i, 0, 64);
+    uint64_t mask = keep == 0 ? 0 : ~uint64_t{0} << (64 - keep);
+    half[i] &= htobe64(mask);
   }
-  return IpAddress::FromV6Bytes(b.data());
+  uint8_t out[16];
+  std::memcpy(out, half, 16);
+  return IpAddress::FromV6Bytes(out);
 }
 
 }  // namespace

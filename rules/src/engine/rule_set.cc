@@ -108,8 +108,24 @@ bool InZones(const RuleSetImpl& impl, const IpAddress& a, std::string_view prima
   return false;
 }
 
+// The zones of a flow's two ends, looked up once per flow on first need (the policy rules of a
+// pack mostly ask the same question; each look-up probes every configured prefix length).
+struct FlowZones {
+  bool known = false;
+  std::string_view orig;
+  std::string_view resp;
+  RuleRefs scratch;
+
+  void Resolve(const RuleSetImpl& impl, const FlowObservation& f) {
+    if (known) return;
+    orig = ZoneOf(impl, f.orig, &scratch);
+    resp = ZoneOf(impl, f.resp, &scratch);
+    known = true;
+  }
+};
+
 bool PolicyMatches(const RuleSetImpl& impl, const PolicySpec& p, const FlowObservation& f,
-                   std::string* why) {
+                   FlowZones* zones, std::string* why) {
   if (!p.services.empty()) {
     bool any = false;
     for (const std::string& s : p.services) any = any || ContainsToken(f.service, s);
@@ -139,15 +155,12 @@ bool PolicyMatches(const RuleSetImpl& impl, const PolicySpec& p, const FlowObser
           p.snmp_communities.end()) {
     return false;
   }
-  RuleRefs scratch;
-  std::string_view orig_zone;
-  std::string_view resp_zone;
   bool need_zones = p.exposed.has_value() || !p.orig_zones.empty() || !p.resp_zones.empty() ||
                     p.cross_zone.has_value();
-  if (need_zones) {
-    orig_zone = ZoneOf(impl, f.orig, &scratch);
-    resp_zone = ZoneOf(impl, f.resp, &scratch);
-  }
+  if (need_zones) zones->Resolve(impl, f);
+  std::string_view orig_zone = zones->orig;
+  std::string_view resp_zone = zones->resp;
+  RuleRefs& scratch = zones->scratch;
   if (p.exposed) {
     bool exposed = f.exposed.value_or(orig_zone == "internet" && resp_zone != "internet");
     if (exposed != *p.exposed) return false;
@@ -172,10 +185,11 @@ std::string Endpoint(const IpAddress& a, uint16_t port) {
 }
 
 void PolicyAlerts(const RuleSetImpl& impl, const FlowObservation& f, std::vector<Alert>* out) {
+  FlowZones zones;
   for (uint32_t index : impl.policy_rules) {
     const Rule& rule = impl.rules[index];
     std::string why;
-    if (!PolicyMatches(impl, rule.policy, f, &why)) continue;
+    if (!PolicyMatches(impl, rule.policy, f, &zones, &why)) continue;
     Alert a = MakeAlert(rule, f.ts_us);
     a.src = f.orig;
     a.dst = f.resp;
