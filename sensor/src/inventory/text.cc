@@ -41,6 +41,24 @@ BoundResult BoundString(std::string_view in, size_t max_bytes, std::string* out)
   out->clear();
   size_t i = 0;
   while (i < in.size()) {
+    // The common case first: a run of printable ASCII other than '\\', copied in one piece.
+    size_t run = i;
+    while (run < in.size()) {
+      unsigned char ch = static_cast<unsigned char>(in[run]);
+      if (ch < 0x20 || ch >= 0x7f || ch == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      size_t room = max_bytes > out->size() ? max_bytes - out->size() : 0;
+      if (run - i > room) {
+        out->append(in.data() + i, room);
+        r.cut = true;
+        break;
+      }
+      out->append(in.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(in[i]);
     size_t take = 1;
     char esc[4];
