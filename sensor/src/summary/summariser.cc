@@ -581,6 +581,11 @@ void Summariser::OnSoftware(const rules::SoftwareFact& fact) {
 void Summariser::SetCaptureStats(uint64_t packets, uint64_t drops) {
   impl_->SetCaptureStats(packets, drops);
 }
+void Summariser::OnFlowEnd(const FlowRecord&, bool, bool) {}
+void Summariser::OnAlert(const rules::engine::Alert&) {}
+bool Summariser::SetHealthField(std::string, std::string) { return false; }
+void Summariser::SetLogSenders(std::vector<LogSenderSummary>) {}
+void Summariser::Tick(int64_t) {}
 rules::Result<> Summariser::Flush() { return impl_->Flush(); }
 rules::Result<> Summariser::Close() { return impl_->Close(); }
 const SummariserStats& Summariser::stats() const { return impl_->stats_; }

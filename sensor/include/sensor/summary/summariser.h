@@ -8,7 +8,10 @@
 //   sensor::Summariser summariser(config, std::move(*spool), inventory.get());
 //   extractors = std::make_unique<ExtractorSet>(..., summariser, ...);
 //   ...
-//   summariser.SetCaptureStats(packets, drops);
+//   pipeline observer: summariser.OnFlowEnd(flow, local_orig, local_resp);  // flow aggregates
+//   alerting->SetObserver([&](const Alert& a, const AlertConn& c) { summariser.OnAlert(a, c); });
+//   summariser.SetCaptureStats(packets, drops);   // when at hand
+//   summariser.Tick(now_us);                      // pipeline time / wall time while live
 //   summariser.Close();  // the last batch
 //
 // What counts as a change: a new host, a new MAC or name of a host, a changed OS guess, a new
@@ -18,26 +21,37 @@
 // max_known_entries; beyond it the record is dropped and rebuilt, which only resends lines the
 // collector already holds — its upserts are idempotent).
 //
-// A batch is closed when the packet time of a fact is interval_us past the batch's first fact,
-// when its JSON lines reach max_batch_bytes, and at Flush()/Close(). Each batch ends with one
-// `health` line (sensor version, counters).
+// A window is closed when Tick() or the packet time of a fact is interval_us past the window's
+// start, when the inventory lines reach max_batch_bytes, and at Flush()/Close(). Closing a window
+// writes up to four batches (docs/formats.md, "Summary payloads"): `flows` (flow_service and
+// flow_host lines), `alerts` (alert lines), `logstats` (log_sender lines) — each only when it has
+// lines — and the `inventory` batch (host, service, software lines), which always ends with one
+// `health` line. Tick() closes a window even when nothing happened in it, so a live sensor sends
+// a heartbeat with its statistics every interval; facts alone close a window only when it holds
+// something.
 //
 // Data minimisation (docs/privacy.md): only hosts, names, OS guesses, services and software are
 // sent — never packet payloads, URLs, user names or mail addresses. Names containing '@' are
 // dropped; raw banners containing '@' or "://" are dropped; raw banners of client software
 // (HTTP/SIP User-Agents, DHCP vendor classes) are dropped unless client_banners is set; TLS client
-// fingerprints (JA3/JA4) are not sent at all.
+// fingerprints (JA3/JA4) are not sent at all. Flow aggregates list external peer addresses of
+// internal services only (up to max_peer_addresses), never the destinations of internal clients;
+// alert evidence with '@' or "://" is blanked unless alert_personal_evidence is set.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "rules/engine/alert.h"
 #include "rules/facts.h"
 #include "rules/result.h"
+#include "sensor/flow/flow_record.h"
 #include "uplink/spool.h"
 
 namespace sensor {
@@ -54,6 +68,26 @@ struct SummariserConfig {
   // The member's own networks: facts about hosts outside them (internet servers the members'
   // users visit, with their SNI names) are not sent. Empty: every host is sent.
   std::vector<rules::Cidr> local_nets;
+  // Flow aggregates: entries (services + hosts) per window; flows beyond are counted, not kept.
+  size_t max_flow_entries = 20'000;
+  size_t max_peers_tracked = 256;   // distinct external peers counted per entry (then "at least")
+  size_t max_peer_addresses = 8;    // external peer addresses listed per internal service
+  size_t max_alerts_per_window = 1000;  // further alerts are counted in health, not sent
+  bool alert_personal_evidence = false; // send alert evidence containing '@' or "://"
+  // Directories whose free space goes into the health line: (name, path), e.g.
+  // {"spool", spool dir}, {"logs", log dir}.
+  std::vector<std::pair<std::string, std::string>> disk_paths;
+};
+
+// What the log receiver knows about one sender (a device that sends syslog), cumulative since
+// the receiver started. The summariser sends a `log_sender` line when it changed since the last
+// batch.
+struct LogSenderSummary {
+  std::string sender;  // the sender's address (or its configured name)
+  uint64_t messages = 0, bytes = 0;
+  std::array<uint64_t, 8> severities{};  // messages by syslog severity 0 (emerg) .. 7 (debug)
+  int64_t first_seen_us = 0, last_seen_us = 0;
+  bool quiet = false;  // the sender has been silent longer than expected
 };
 
 // Named counters; a snapshot.
@@ -73,6 +107,12 @@ struct SummariserStats {
   uint64_t unspecified_hosts = 0;    // facts about 0.0.0.0 / ::, not sent
   uint64_t external_hosts = 0;       // facts about hosts outside local_nets, not sent
   uint64_t known_resets = 0;         // times the dedupe record hit max_known_entries
+  uint64_t flows = 0;                // ended flows seen by OnFlowEnd
+  uint64_t flows_cut = 0;            // ... not aggregated: max_flow_entries reached
+  uint64_t alerts = 0;               // alerts seen by OnAlert
+  uint64_t alerts_cut = 0;           // ... not sent: max_alerts_per_window reached
+  uint64_t evidence_blanked = 0;     // alert evidence with '@' or "://" left out
+  uint64_t health_fields_refused = 0;  // SetHealthField with a bad name or invalid JSON
 };
 
 // Owned by the sensor's main (one per sensor). Not thread-safe: facts, Flush and Close come from
@@ -91,8 +131,26 @@ class Summariser : public rules::FactSink {
   void OnService(const rules::ServiceFact& fact) override;
   void OnSoftware(const rules::SoftwareFact& fact) override;
 
-  // Capture counters for the next health lines (cheap; call when they are at hand).
+  // An ended flow (not interim reports); local_* as for conn.log. Aggregated per window: per
+  // internal service (responder in local_nets, answered) and per internal host. With empty
+  // local_nets every address counts as internal.
+  void OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp);
+  // An alert the sensor emitted (after suppression): an `alert` line in the window's batch.
+  void OnAlert(const rules::engine::Alert& alert);
+
+  // Capture counters (cumulative since the capture started) for the next health lines (cheap;
+  // call when they are at hand). The health line carries them and the change since the last one.
   void SetCaptureStats(uint64_t packets, uint64_t drops);
+  // A free-form member of the following health lines: `name` ([a-z0-9_], not one of the
+  // summariser's own members) = `json` (one valid JSON value). An empty json removes it. False
+  // (and counted) when refused.
+  bool SetHealthField(std::string name, std::string json);
+  // The log receiver's senders; each one that changed since the last batch becomes a
+  // `log_sender` line at the next window close.
+  void SetLogSenders(std::vector<LogSenderSummary> senders);
+  // Time passes (pipeline packet time, or wall time while a live capture is quiet): closes the
+  // window when it is interval_us old, even when it holds nothing (the heartbeat).
+  void Tick(int64_t now_us);
 
   // Closes the current batch now if it holds any change.
   rules::Result<> Flush();
