@@ -1,11 +1,16 @@
 #include "sensor/summary/summariser.h"
 
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "sensor/logs/syslog_message.h"  // AppendJsonString: always valid UTF-8 JSON
 
@@ -185,6 +190,131 @@ int64_t WallClockUs() {
       .count();
 }
 
+void Uint(std::string* out, const char* key, uint64_t value) {
+  out->push_back(',');
+  out->push_back('"');
+  out->append(key);
+  out->append("\":");
+  out->append(std::to_string(value));
+}
+
+void StrArray(std::string* out, const char* key, const std::vector<std::string>& values) {
+  out->append(",\"");
+  out->append(key);
+  out->append("\":[");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(values[i], out);
+  }
+  out->push_back(']');
+}
+
+// Distinct external peers of one aggregate: counted exactly up to `max_tracked`, then "at least".
+struct Peers {
+  std::unordered_set<std::string> seen;
+  std::vector<std::string> listed;  // the first max_listed, in order of appearance
+  bool capped = false;
+
+  void Add(const std::string& peer, size_t max_tracked, size_t max_listed) {
+    if (seen.count(peer) != 0) return;
+    if (seen.size() >= max_tracked) {
+      capped = true;
+      return;
+    }
+    seen.insert(peer);
+    if (listed.size() < max_listed) listed.push_back(peer);
+  }
+};
+
+// Per internal service (responder inside, answered) in a window.
+struct FlowService {
+  std::string host;
+  uint16_t port = 0;
+  std::string proto;
+  std::string protocol;  // the latest non-empty classification
+  uint64_t flows = 0, internal_flows = 0;
+  uint64_t bytes_to_server = 0, bytes_to_client = 0;
+  Peers peers;
+  int64_t first_seen = 0, last_seen = 0;
+};
+
+// Per internal host in a window.
+struct FlowHost {
+  uint64_t flows_as_client = 0, flows_as_server = 0, unanswered = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  Peers peers;  // counted only: the destinations of clients are not listed
+  int64_t first_seen = 0, last_seen = 0;
+};
+
+struct SentLogSender {
+  uint64_t messages = 0, bytes = 0;
+  int64_t last_seen_us = 0;
+  bool quiet = false;
+};
+
+// The flow's protocol for the collector: Zeek's service label, else nDPI's application name.
+std::string FlowProtocol(const FlowRecord& flow) {
+  if (!flow.classification.service.empty()) return flow.classification.service;
+  return flow.classification.application;
+}
+
+// Members of the health line the summariser writes itself; SetHealthField may not reuse them.
+bool ReservedHealthName(std::string_view name) {
+  static const char* const kNames[] = {
+      "type", "sensor_version", "uptime_s", "packets", "drops", "packets_delta", "drops_delta",
+      "flows", "flows_with_gaps", "missed_bytes", "clock", "disk", "facts", "changes", "batches",
+      "put_errors", "names_dropped", "raw_dropped", "client_raw_dropped", "known_resets",
+      "flows_cut", "alerts", "alerts_cut", "evidence_blanked", "health_fields_refused"};
+  return std::any_of(std::begin(kNames), std::end(kNames),
+                     [&](const char* n) { return name == n; });
+}
+
+bool ValidFieldName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// Clock state from adjtimex(2) with modes = 0 (read only): STA_UNSYNC is the kernel's "not
+// synchronised" status bit that ntpd/chrony/timesyncd clear while they discipline the clock
+// (timedatectl's NTPSynchronized reads the same bit). maxerror/esterror are in µs.
+void AppendClock(std::string* out) {
+  struct timex tx {};
+  const int state = adjtimex(&tx);
+  out->append(",\"clock\":{");
+  if (state < 0) {
+    out->append("\"synced\":null}");
+    return;
+  }
+  out->append((tx.status & STA_UNSYNC) != 0 || state == TIME_ERROR ? "\"synced\":false"
+                                                                   : "\"synced\":true");
+  Int(out, "maxerror_us", tx.maxerror);
+  Int(out, "esterror_us", tx.esterror);
+  out->push_back('}');
+}
+
+void AppendDisk(const std::vector<std::pair<std::string, std::string>>& paths, std::string* out) {
+  if (paths.empty()) return;
+  out->append(",\"disk\":{");
+  bool first = true;
+  for (const auto& [name, path] : paths) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(name, out);
+    struct statvfs st {};
+    if (statvfs(path.c_str(), &st) != 0) {
+      out->append(":null");
+      continue;
+    }
+    out->append(":{\"free_bytes\":");
+    out->append(std::to_string(static_cast<uint64_t>(st.f_bavail) * st.f_frsize));
+    Uint(out, "total_bytes", static_cast<uint64_t>(st.f_blocks) * st.f_frsize);
+    out->push_back('}');
+  }
+  out->push_back('}');
+}
+
 }  // namespace
 
 class Summariser::Impl {
@@ -192,6 +322,161 @@ class Summariser::Impl {
   Impl(SummariserConfig config, std::unique_ptr<uplink::SpoolWriter> spool, rules::FactSink* next)
       : config_(std::move(config)), spool_(std::move(spool)), next_(next) {
     if (config_.sensor_version.empty()) config_.sensor_version = UTKIKK_VERSION;
+  }
+
+  // ---- flow aggregates ----
+
+  void FlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) {
+    ++stats_.flows;
+    if (closed_) return;
+    if (config_.local_nets.empty()) local_orig = local_resp = true;
+    const uint64_t gaps = flow.orig.missed_bytes + flow.resp.missed_bytes;
+    if (gaps > 0) {
+      ++flows_with_gaps_;
+      missed_bytes_ += gaps;
+    }
+    ++window_flows_;
+    if (!local_orig && !local_resp) return;
+    if (Unspecified(flow.id.orig_h) || Unspecified(flow.id.resp_h)) return;
+    const int64_t first = flow.start_us;
+    const int64_t last = std::max(flow.last_us, flow.start_us);
+    const bool answered = flow.resp.packets > 0;
+    const std::string orig = flow.id.orig_h.ToString();
+    const std::string resp = flow.id.resp_h.ToString();
+    const size_t max_tracked = config_.max_peers_tracked;
+    // The entries this flow needs must all fit, or the flow is cut as a whole.
+    size_t needed = 0;
+    std::string service_key;
+    if (local_resp && answered) {
+      service_key = resp + '|' + std::to_string(flow.id.resp_p) + '|' + ProtoName(flow.id.proto);
+      needed += flow_services_.count(service_key) == 0 ? 1 : 0;
+    }
+    if (local_orig) needed += flow_hosts_.count(orig) == 0 ? 1 : 0;
+    if (local_resp) needed += flow_hosts_.count(resp) == 0 ? 1 : 0;
+    if (local_orig && local_resp && orig == resp && needed == 2) needed = 1;
+    if (flow_services_.size() + flow_hosts_.size() + needed > config_.max_flow_entries) {
+      ++stats_.flows_cut;
+      return;
+    }
+    auto touch = [&](int64_t* f, int64_t* l) {
+      *f = *f == 0 ? first : std::min(*f, first);
+      *l = std::max(*l, last);
+    };
+    if (!service_key.empty()) {
+      FlowService& s = flow_services_[service_key];
+      if (s.flows == 0) {
+        s.host = resp;
+        s.port = flow.id.resp_p;
+        s.proto = ProtoName(flow.id.proto);
+      }
+      if (std::string protocol = FlowProtocol(flow); !protocol.empty())
+        s.protocol = Bound(protocol, config_.max_string_bytes);
+      ++s.flows;
+      if (local_orig) {
+        ++s.internal_flows;
+      } else {
+        s.peers.Add(orig, max_tracked, config_.max_peer_addresses);
+      }
+      s.bytes_to_server += flow.orig.payload_bytes;
+      s.bytes_to_client += flow.resp.payload_bytes;
+      touch(&s.first_seen, &s.last_seen);
+    }
+    if (local_orig) {
+      FlowHost& h = flow_hosts_[orig];
+      ++h.flows_as_client;
+      if (!answered) ++h.unanswered;
+      h.bytes_sent += flow.orig.payload_bytes;
+      h.bytes_received += flow.resp.payload_bytes;
+      if (!local_resp) h.peers.Add(resp, max_tracked, 0);
+      touch(&h.first_seen, &h.last_seen);
+    }
+    if (local_resp) {
+      FlowHost& h = flow_hosts_[resp];
+      ++h.flows_as_server;
+      h.bytes_sent += flow.resp.payload_bytes;
+      h.bytes_received += flow.orig.payload_bytes;
+      if (!local_orig) h.peers.Add(orig, max_tracked, 0);
+      touch(&h.first_seen, &h.last_seen);
+    }
+  }
+
+  // ---- alerts ----
+
+  void AlertRaised(const rules::engine::Alert& a) {
+    ++stats_.alerts;
+    if (closed_) return;
+    if (alert_lines_.size() >= config_.max_alerts_per_window) {
+      ++stats_.alerts_cut;
+      return;
+    }
+    const size_t max = config_.max_string_bytes;
+    std::string evidence = Bound(a.evidence, max);
+    if (!config_.alert_personal_evidence && Personal(a.evidence)) {
+      evidence.clear();
+      ++stats_.evidence_blanked;
+    }
+    const bool flow = a.dst != rules::IpAddress();
+    std::string line = "{\"type\":\"alert\"";
+    Str(&line, "rule_id", Bound(a.rule_id, max));
+    Int(&line, "rule_version", a.rule_version);
+    Str(&line, "severity", rules::engine::SeverityName(a.severity));
+    Str(&line, "kind", rules::engine::RuleKindName(a.kind));
+    Str(&line, "title", Bound(a.title, max));
+    // The host the alert is about: the server of a flow, or the host of a fact.
+    Str(&line, "host", flow ? a.dst.ToString() : a.src.ToString());
+    Int(&line, "port", a.port);
+    Str(&line, "peer", flow ? a.src.ToString() : "");
+    Str(&line, "key", Bound(a.key, max));
+    Str(&line, "evidence", evidence);
+    std::vector<std::string> cves;
+    for (const std::string& c : a.cves) {
+      if (cves.size() >= 32) break;
+      cves.push_back(Bound(c, 32));
+    }
+    StrArray(&line, "cves", cves);
+    line.append(a.known_exploited ? ",\"known_exploited\":true" : ",\"known_exploited\":false");
+    Uint(&line, "count", a.count);
+    Int(&line, "first_seen", a.ts_first_us);
+    Int(&line, "last_seen", std::max(a.ts_last_us, a.ts_first_us));
+    line.append("}\n");
+    alert_lines_.push_back(std::move(line));
+  }
+
+  // ---- health and log senders ----
+
+  bool HealthField(std::string name, std::string json) {
+    if (!ValidFieldName(name) || ReservedHealthName(name)) {
+      ++stats_.health_fields_refused;
+      return false;
+    }
+    if (json.empty()) {
+      health_fields_.erase(name);
+      return true;
+    }
+    if (json.size() > 16384 || json.find('\n') != std::string::npos ||
+        !nlohmann::json::accept(json)) {
+      ++stats_.health_fields_refused;
+      return false;
+    }
+    health_fields_[std::move(name)] = std::move(json);
+    return true;
+  }
+
+  void LogSenders(std::vector<LogSenderSummary> senders) { log_senders_ = std::move(senders); }
+
+  void Advance(int64_t now_us) {
+    if (closed_ || now_us <= 0) return;
+    if (!window_start_) {
+      window_start_ = now_us;
+      window_end_ = now_us;
+      return;
+    }
+    window_end_ = std::max(window_end_, now_us);
+    if (now_us >= *window_start_ + config_.interval_us) {
+      if (auto done = CloseBatch(); !done) last_error_ = done.error();
+      window_start_ = now_us;
+      window_end_ = now_us;
+    }
   }
 
   void Address(const rules::AddressFact& f) {
@@ -355,8 +640,14 @@ class Summariser::Impl {
   }
 
   rules::Result<> Flush() {
-    if (hosts_.empty() && services_.empty() && software_.empty()) return {};
+    if (!Pending()) return {};
     return CloseBatch();
+  }
+
+  bool Pending() const {
+    return !hosts_.empty() || !services_.empty() || !software_.empty() ||
+           !flow_services_.empty() || !flow_hosts_.empty() || !alert_lines_.empty() ||
+           LogSendersChanged();
   }
 
   rules::Result<> Close() {
@@ -387,8 +678,8 @@ class Summariser::Impl {
     if (closed_) return false;
     ts_ = ts_us > 0 ? ts_us : window_end_;
     if (window_start_ && ts_ >= *window_start_ + config_.interval_us) {
-      if (hosts_.empty() && services_.empty() && software_.empty()) {
-        window_start_.reset();  // nothing changed in that interval: no batch
+      if (!Pending()) {
+        window_start_.reset();  // nothing happened in that interval: no batch
       } else if (auto done = CloseBatch(); !done) {
         last_error_ = done.error();
       }
@@ -469,27 +760,176 @@ class Summariser::Impl {
     if (count) ++stats_.known_resets;
   }
 
-  void AppendHealth(std::string* out) const {
+  bool LogSendersChanged() const {
+    for (const LogSenderSummary& l : log_senders_) {
+      auto it = log_senders_sent_.find(l.sender);
+      if (it == log_senders_sent_.end() || it->second.messages != l.messages ||
+          it->second.bytes != l.bytes || it->second.quiet != l.quiet ||
+          it->second.last_seen_us != l.last_seen_us) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void AppendHealth(std::string* out) {
     out->append("{\"type\":\"health\"");
     Str(out, "sensor_version", config_.sensor_version);
+    Int(out, "uptime_s",
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                         started_)
+            .count());
     if (have_capture_) {
-      Int(out, "packets", static_cast<int64_t>(packets_));
-      Int(out, "drops", static_cast<int64_t>(drops_));
+      Uint(out, "packets", packets_);
+      Uint(out, "drops", drops_);
+      // Counters that went back (a restarted capture) count from zero.
+      Uint(out, "packets_delta", packets_ >= packets_sent_ ? packets_ - packets_sent_ : packets_);
+      Uint(out, "drops_delta", drops_ >= drops_sent_ ? drops_ - drops_sent_ : drops_);
+      packets_sent_ = packets_;
+      drops_sent_ = drops_;
     }
+    Uint(out, "flows", window_flows_);
+    Uint(out, "flows_with_gaps", flows_with_gaps_);
+    Uint(out, "missed_bytes", missed_bytes_);
+    AppendClock(out);
+    AppendDisk(config_.disk_paths, out);
     const SummariserStats& s = stats_;
     for (const auto& [key, value] :
          {std::pair{"facts", s.facts}, {"changes", s.changes}, {"batches", s.batches},
           {"put_errors", s.put_errors}, {"names_dropped", s.names_dropped},
           {"raw_dropped", s.raw_dropped}, {"client_raw_dropped", s.client_raw_dropped},
-          {"known_resets", s.known_resets}}) {
-      Int(out, key, static_cast<int64_t>(value));
+          {"known_resets", s.known_resets}, {"flows_cut", s.flows_cut}, {"alerts", s.alerts},
+          {"alerts_cut", s.alerts_cut}, {"evidence_blanked", s.evidence_blanked},
+          {"health_fields_refused", s.health_fields_refused}}) {
+      Uint(out, key, value);
+    }
+    for (const auto& [name, json] : health_fields_) {
+      out->append(",\"");
+      out->append(name);
+      out->append("\":");
+      out->append(json);
     }
     out->append("}\n");
   }
 
-  rules::Result<> CloseBatch() {
+  // Writes `lines` as batches of `type`, each at most max_batch_bytes (a single longer line goes
+  // alone). Every batch is tried; the first error is returned.
+  rules::Result<> PutLines(uplink::PayloadType type, const std::vector<std::string>& lines,
+                           int64_t start, int64_t end) {
+    rules::Result<> result;
     std::string text;
-    text.reserve(pending_bytes_ + 512);
+    size_t count = 0;
+    auto put = [&]() {
+      if (text.empty()) return;
+      uplink::Batch batch = uplink::MakeBatch(type, WallClockUs(), start, end, std::move(text));
+      const size_t bytes = batch.json_lines.size();
+      text.clear();
+      if (auto done = spool_->Put(batch); !done) {
+        ++stats_.put_errors;
+        if (result) result = rules::Fail(done.error(), "summary batch: ");
+      } else {
+        ++stats_.batches;
+        stats_.lines += count;
+        stats_.bytes += bytes;
+      }
+      count = 0;
+    };
+    for (const std::string& line : lines) {
+      if (!text.empty() && text.size() + line.size() > config_.max_batch_bytes) put();
+      text += line;
+      ++count;
+    }
+    put();
+    return result;
+  }
+
+  std::vector<std::string> FlowLines() {
+    std::vector<std::string> lines;
+    lines.reserve(flow_services_.size() + flow_hosts_.size());
+    for (const auto& [key, f] : flow_services_) {
+      std::string line = "{\"type\":\"flow_service\"";
+      Str(&line, "host", f.host);
+      Int(&line, "port", f.port);
+      Str(&line, "proto", f.proto);
+      Str(&line, "protocol", f.protocol);
+      Uint(&line, "flows", f.flows);
+      Uint(&line, "internal_flows", f.internal_flows);
+      Uint(&line, "bytes_to_server", f.bytes_to_server);
+      Uint(&line, "bytes_to_client", f.bytes_to_client);
+      Uint(&line, "external_peers", f.peers.seen.size());
+      if (f.peers.capped) line.append(",\"external_peers_capped\":true");
+      StrArray(&line, "peer_addresses", f.peers.listed);
+      Int(&line, "first_seen", f.first_seen);
+      Int(&line, "last_seen", f.last_seen);
+      line.append("}\n");
+      lines.push_back(std::move(line));
+    }
+    for (const auto& [host, f] : flow_hosts_) {
+      std::string line = "{\"type\":\"flow_host\"";
+      Str(&line, "host", host);
+      Uint(&line, "flows_as_client", f.flows_as_client);
+      Uint(&line, "flows_as_server", f.flows_as_server);
+      Uint(&line, "unanswered", f.unanswered);
+      Uint(&line, "bytes_sent", f.bytes_sent);
+      Uint(&line, "bytes_received", f.bytes_received);
+      Uint(&line, "external_peers", f.peers.seen.size());
+      if (f.peers.capped) line.append(",\"external_peers_capped\":true");
+      Int(&line, "first_seen", f.first_seen);
+      Int(&line, "last_seen", f.last_seen);
+      line.append("}\n");
+      lines.push_back(std::move(line));
+    }
+    flow_services_.clear();
+    flow_hosts_.clear();
+    return lines;
+  }
+
+  std::vector<std::string> LogSenderLines() {
+    std::vector<std::string> lines;
+    if (log_senders_sent_.size() > kMaxLogSenders) log_senders_sent_.clear();  // resend all
+    for (const LogSenderSummary& l : log_senders_) {
+      SentLogSender now{l.messages, l.bytes, l.last_seen_us, l.quiet};
+      auto [it, fresh] = log_senders_sent_.try_emplace(l.sender, now);
+      if (!fresh && it->second.messages == now.messages && it->second.bytes == now.bytes &&
+          it->second.quiet == now.quiet && it->second.last_seen_us == now.last_seen_us) {
+        continue;
+      }
+      it->second = now;
+      std::string line = "{\"type\":\"log_sender\"";
+      Str(&line, "sender", Bound(l.sender, config_.max_string_bytes));
+      Uint(&line, "messages", l.messages);
+      Uint(&line, "bytes", l.bytes);
+      line.append(",\"severities\":[");
+      for (size_t i = 0; i < l.severities.size(); ++i) {
+        if (i > 0) line.push_back(',');
+        line.append(std::to_string(l.severities[i]));
+      }
+      line.push_back(']');
+      Int(&line, "first_seen", l.first_seen_us);
+      Int(&line, "last_seen", l.last_seen_us);
+      line.append(l.quiet ? ",\"quiet\":true" : ",\"quiet\":false");
+      line.append("}\n");
+      lines.push_back(std::move(line));
+    }
+    return lines;
+  }
+
+  // Closes the window: flows, alerts and logstats batches when they have lines, then the
+  // inventory batch with its health line (always).
+  rules::Result<> CloseBatch() {
+    const int64_t start = window_start_.value_or(window_end_);
+    const int64_t end = std::max(start, window_end_);
+    rules::Result<> result;
+    auto keep_first_error = [&](rules::Result<> done) {
+      if (!done && result) result = std::move(done);
+    };
+    keep_first_error(PutLines(uplink::PayloadType::kFlows, FlowLines(), start, end));
+    keep_first_error(PutLines(uplink::PayloadType::kAlerts, alert_lines_, start, end));
+    alert_lines_.clear();
+    keep_first_error(PutLines(uplink::PayloadType::kLogstats, LogSenderLines(), start, end));
+
+    std::string text;
+    text.reserve(pending_bytes_ + 1024);
     size_t lines = 0;
     for (const auto& [host, line] : hosts_) {
       AppendHost(host, line, &text);
@@ -510,9 +950,9 @@ class Summariser::Impl {
     ++stats_.batches;  // counted first so the health line numbers this batch
     AppendHealth(&text);
     ++lines;
-    const int64_t start = window_start_.value_or(window_end_);
+    window_flows_ = flows_with_gaps_ = missed_bytes_ = 0;
     uplink::Batch batch = uplink::MakeBatch(uplink::PayloadType::kInventory, WallClockUs(), start,
-                                            std::max(start, window_end_), std::move(text));
+                                            end, std::move(text));
     window_start_.reset();
     const size_t bytes = batch.json_lines.size();
     auto put = spool_->Put(batch);
@@ -521,12 +961,15 @@ class Summariser::Impl {
       ++stats_.put_errors;
       // What this batch held is forgotten, so it is sent again when it is seen again.
       ForgetKnown(/*count=*/false);
-      return rules::Fail(put.error(), "summary batch: ");
+      keep_first_error(rules::Fail(put.error(), "summary batch: "));
+      return result;
     }
     stats_.lines += lines;
     stats_.bytes += bytes;
-    return {};
+    return result;
   }
+
+  static constexpr size_t kMaxLogSenders = 100'000;
 
   std::unordered_map<std::string, KnownHost> known_hosts_;
   std::unordered_map<std::string, KnownService> known_services_;
@@ -541,7 +984,17 @@ class Summariser::Impl {
   int64_t ts_ = 0;  // packet time of the fact being handled
   uint64_t packets_ = 0;
   uint64_t drops_ = 0;
+  uint64_t packets_sent_ = 0;  // as of the last health line
+  uint64_t drops_sent_ = 0;
   bool have_capture_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::map<std::string, FlowService> flow_services_;  // by host|port|proto
+  std::map<std::string, FlowHost> flow_hosts_;        // by host
+  uint64_t window_flows_ = 0, flows_with_gaps_ = 0, missed_bytes_ = 0;
+  std::vector<std::string> alert_lines_;  // serialised at arrival
+  std::map<std::string, std::string> health_fields_;
+  std::vector<LogSenderSummary> log_senders_;
+  std::unordered_map<std::string, SentLogSender> log_senders_sent_;
 };
 
 Summariser::Summariser(SummariserConfig config, std::unique_ptr<uplink::SpoolWriter> spool,
@@ -581,11 +1034,17 @@ void Summariser::OnSoftware(const rules::SoftwareFact& fact) {
 void Summariser::SetCaptureStats(uint64_t packets, uint64_t drops) {
   impl_->SetCaptureStats(packets, drops);
 }
-void Summariser::OnFlowEnd(const FlowRecord&, bool, bool) {}
-void Summariser::OnAlert(const rules::engine::Alert&) {}
-bool Summariser::SetHealthField(std::string, std::string) { return false; }
-void Summariser::SetLogSenders(std::vector<LogSenderSummary>) {}
-void Summariser::Tick(int64_t) {}
+void Summariser::OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) {
+  impl_->FlowEnd(flow, local_orig, local_resp);
+}
+void Summariser::OnAlert(const rules::engine::Alert& alert) { impl_->AlertRaised(alert); }
+bool Summariser::SetHealthField(std::string name, std::string json) {
+  return impl_->HealthField(std::move(name), std::move(json));
+}
+void Summariser::SetLogSenders(std::vector<LogSenderSummary> senders) {
+  impl_->LogSenders(std::move(senders));
+}
+void Summariser::Tick(int64_t now_us) { impl_->Advance(now_us); }
 rules::Result<> Summariser::Flush() { return impl_->Flush(); }
 rules::Result<> Summariser::Close() { return impl_->Close(); }
 const SummariserStats& Summariser::stats() const { return impl_->stats_; }

@@ -461,5 +461,272 @@ TEST(SummariserTest, CloseWritesAHealthBatchAndIsIdempotent) {
   EXPECT_EQ(health[0]["drops"], 5);
 }
 
+
+// ---- flow aggregates, alerts, health, log senders, heartbeat ----
+
+namespace more {
+
+FlowRecord Flow(const char* orig, uint16_t orig_port, const char* resp, uint16_t resp_port,
+                uint64_t orig_bytes, uint64_t resp_bytes, int64_t ts, std::string service = "") {
+  FlowRecord f;
+  f.id.orig_h = *rules::IpAddress::Parse(orig);
+  f.id.orig_p = orig_port;
+  f.id.resp_h = *rules::IpAddress::Parse(resp);
+  f.id.resp_p = resp_port;
+  f.id.proto = 6;
+  f.start_us = ts;
+  f.last_us = ts + kSecond;
+  f.orig.packets = 3;
+  f.orig.payload_bytes = orig_bytes;
+  f.resp.packets = resp_bytes > 0 ? 2 : 0;
+  f.resp.payload_bytes = resp_bytes;
+  f.classification.service = std::move(service);
+  return f;
+}
+
+SummariserConfig LocalConfig() {
+  SummariserConfig c = TestConfig();
+  c.local_nets = {*rules::Cidr::Parse("10.0.0.0/8")};
+  return c;
+}
+
+bool IsLocal(const char* ip) { return std::string_view(ip).substr(0, 3) == "10."; }
+
+void End(Summariser& s, const FlowRecord& f) {
+  s.OnFlowEnd(f, IsLocal(f.id.orig_h.ToString().c_str()),
+              IsLocal(f.id.resp_h.ToString().c_str()));
+}
+
+TEST(SummariserFlowTest, AggregatesPerInternalServiceAndHostInAFlowsBatch) {
+  TempSpool spool;
+  SummariserConfig config = LocalConfig();
+  config.max_peer_addresses = 2;
+  Summariser s(config, spool.Writer(), nullptr);
+  // Three external clients (one twice) and one internal client of an internal HTTPS server.
+  End(s, Flow("198.51.100.1", 40000, "10.0.0.5", 443, 100, 1000, kT0, "ssl"));
+  End(s, Flow("198.51.100.2", 40001, "10.0.0.5", 443, 200, 2000, kT0 + kSecond, "ssl"));
+  End(s, Flow("198.51.100.1", 40002, "10.0.0.5", 443, 300, 3000, kT0 + 2 * kSecond, "ssl"));
+  End(s, Flow("203.0.113.9", 40003, "10.0.0.5", 443, 400, 4000, kT0 + 3 * kSecond, "ssl"));
+  End(s, Flow("10.0.0.7", 50000, "10.0.0.5", 443, 10, 20, kT0 + 4 * kSecond, "ssl"));
+  // An internal client browsing: counted for the host, its destination never listed.
+  End(s, Flow("10.0.0.7", 50001, "192.0.2.80", 80, 500, 5000, kT0 + 5 * kSecond, "http"));
+  // A scan of a closed port: no service line, counted as unanswered for the scanner.
+  End(s, Flow("10.0.0.7", 50002, "10.0.0.5", 3389, 0, 0, kT0 + 6 * kSecond));
+  // Between two external hosts: not the member's.
+  End(s, Flow("192.0.2.1", 1, "192.0.2.2", 2, 1, 1, kT0));
+  ASSERT_TRUE(s.Close().has_value());
+
+  auto batches = spool.Batches();
+  ASSERT_EQ(batches.size(), 2u);  // flows, inventory (health)
+  EXPECT_EQ(batches[0].payload_type, uplink::PayloadType::kFlows);
+  EXPECT_EQ(batches[0].priority, uplink::Priority::kBulk);
+  auto services = OfType(batches, "flow_service");
+  ASSERT_EQ(services.size(), 1u);
+  const Json& svc = services[0];
+  EXPECT_EQ(svc["host"], "10.0.0.5");
+  EXPECT_EQ(svc["port"], 443);
+  EXPECT_EQ(svc["proto"], "tcp");
+  EXPECT_EQ(svc["protocol"], "ssl");
+  EXPECT_EQ(svc["flows"], 5);
+  EXPECT_EQ(svc["internal_flows"], 1);
+  EXPECT_EQ(svc["bytes_to_server"], 1010);
+  EXPECT_EQ(svc["bytes_to_client"], 10020);
+  EXPECT_EQ(svc["external_peers"], 3);
+  EXPECT_EQ(svc["peer_addresses"], Json::array({"198.51.100.1", "198.51.100.2"}));
+  EXPECT_EQ(svc["first_seen"], kT0);
+  EXPECT_EQ(svc["last_seen"], kT0 + 5 * kSecond);
+
+  auto hosts = OfType(batches, "flow_host");
+  ASSERT_EQ(hosts.size(), 2u);
+  EXPECT_EQ(hosts[0]["host"], "10.0.0.5");
+  EXPECT_EQ(hosts[0]["flows_as_server"], 6);
+  EXPECT_EQ(hosts[0]["flows_as_client"], 0);
+  EXPECT_EQ(hosts[0]["external_peers"], 3);
+  EXPECT_EQ(hosts[1]["host"], "10.0.0.7");
+  EXPECT_EQ(hosts[1]["flows_as_client"], 3);
+  EXPECT_EQ(hosts[1]["unanswered"], 1);
+  EXPECT_EQ(hosts[1]["bytes_sent"], 510);
+  EXPECT_EQ(hosts[1]["external_peers"], 1);
+  EXPECT_FALSE(hosts[1].contains("peer_addresses"));
+  EXPECT_EQ(batches[0].json_lines.find("192.0.2.80"), std::string::npos);
+  auto health = OfType(batches, "health");
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_EQ(health[0]["flows"], 8);
+}
+
+TEST(SummariserFlowTest, FlowEntriesAndPeersAreBoundedAndTheCutCounted) {
+  TempSpool spool;
+  SummariserConfig config = LocalConfig();
+  config.max_flow_entries = 4;
+  config.max_peers_tracked = 5;
+  Summariser s(config, spool.Writer(), nullptr);
+  for (int i = 0; i < 20; ++i) {  // 20 external peers of one service: 2 entries
+    std::string peer = "198.51.100." + std::to_string(i + 1);
+    End(s, Flow(peer.c_str(), 1000, "10.0.0.5", 22, 1, 1, kT0 + i));
+  }
+  for (int i = 0; i < 10; ++i) {  // new internal hosts: one more entry fits, the rest are cut
+    std::string host = "10.0.1." + std::to_string(i + 1);
+    End(s, Flow(host.c_str(), 1000, "192.0.2.1", 443, 1, 1, kT0 + i));
+  }
+  ASSERT_TRUE(s.Close().has_value());
+  auto batches = spool.Batches();
+  auto services = OfType(batches, "flow_service");
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0]["flows"], 20);
+  EXPECT_EQ(services[0]["external_peers"], 5);
+  EXPECT_EQ(services[0]["external_peers_capped"], true);
+  EXPECT_EQ(OfType(batches, "flow_host").size(), 3u);
+  EXPECT_EQ(s.stats().flows_cut, 8u);
+  EXPECT_EQ(OfType(batches, "health")[0]["flows_cut"], 8);
+}
+
+rules::engine::Alert MakeAlert(std::string evidence) {
+  rules::engine::Alert a;
+  a.rule_id = "UTK-SW-0001";
+  a.rule_version = 2;
+  a.title = "OpenSSH with a known vulnerability";
+  a.severity = rules::engine::Severity::kHigh;
+  a.ts_first_us = kT0;
+  a.ts_last_us = kT0 + kSecond;
+  a.key = "10.0.0.9:22/openbsd:openssh";
+  a.src = *rules::IpAddress::Parse("10.0.0.9");
+  a.port = 22;
+  a.evidence = std::move(evidence);
+  a.cves = {"CVE-2024-6387"};
+  a.known_exploited = true;
+  return a;
+}
+
+TEST(SummariserAlertTest, AlertsBecomeAlertLinesWithoutPersonalEvidence) {
+  TempSpool spool;
+  SummariserConfig config = TestConfig();
+  config.max_alerts_per_window = 2;
+  Summariser s(config, spool.Writer(), nullptr);
+  s.OnAlert(MakeAlert("SSH-2.0-OpenSSH_9.2p1"));
+  s.OnAlert(MakeAlert("GET http://intranet/login?user=kari@kommune.no"));
+  s.OnAlert(MakeAlert("over the bound"));
+  ASSERT_TRUE(s.Close().has_value());
+  auto batches = spool.Batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].payload_type, uplink::PayloadType::kAlerts);
+  EXPECT_EQ(batches[0].priority, uplink::Priority::kHigh);
+  auto alerts = OfType(batches, "alert");
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0]["rule_id"], "UTK-SW-0001");
+  EXPECT_EQ(alerts[0]["rule_version"], 2);
+  EXPECT_EQ(alerts[0]["severity"], "high");
+  EXPECT_EQ(alerts[0]["kind"], "software");
+  EXPECT_EQ(alerts[0]["host"], "10.0.0.9");
+  EXPECT_EQ(alerts[0]["port"], 22);
+  EXPECT_EQ(alerts[0]["peer"], "");
+  EXPECT_EQ(alerts[0]["evidence"], "SSH-2.0-OpenSSH_9.2p1");
+  EXPECT_EQ(alerts[0]["cves"], Json::array({"CVE-2024-6387"}));
+  EXPECT_EQ(alerts[0]["known_exploited"], true);
+  EXPECT_EQ(alerts[0]["first_seen"], kT0);
+  EXPECT_EQ(alerts[0]["last_seen"], kT0 + kSecond);
+  EXPECT_EQ(alerts[1]["evidence"], "");
+  EXPECT_EQ(s.stats().evidence_blanked, 1u);
+  EXPECT_EQ(s.stats().alerts_cut, 1u);
+  EXPECT_EQ(batches[0].json_lines.find("kari"), std::string::npos);
+}
+
+TEST(SummariserAlertTest, PersonalEvidenceWhenTheConfigAllows) {
+  TempSpool spool;
+  SummariserConfig config = TestConfig();
+  config.alert_personal_evidence = true;
+  Summariser s(config, spool.Writer(), nullptr);
+  s.OnAlert(MakeAlert("user=kari@kommune.no"));
+  ASSERT_TRUE(s.Close().has_value());
+  auto alerts = OfType(spool.Batches(), "alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["evidence"], "user=kari@kommune.no");
+}
+
+TEST(SummariserHealthTest, TickClosesAWindowEveryIntervalEvenWithoutFacts) {
+  TempSpool spool;
+  SummariserConfig config = TestConfig();
+  config.interval_us = 60 * kSecond;
+  config.disk_paths = {{"spool", std::filesystem::temp_directory_path().string()},
+                       {"missing", "/nonexistent/utkikk"}};
+  Summariser s(config, spool.Writer(), nullptr);
+  uint64_t packets = 0;
+  for (int64_t t = 0; t <= 300; t += 10) {  // five minutes of a quiet live capture
+    packets += 100;
+    s.SetCaptureStats(packets, t / 60);
+    s.Tick(kT0 + t * kSecond);
+  }
+  auto batches = spool.Batches();
+  ASSERT_EQ(batches.size(), 5u);
+  auto health = OfType(batches, "health");
+  ASSERT_EQ(health.size(), 5u);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    EXPECT_EQ(batches[i].payload_type, uplink::PayloadType::kInventory);
+    EXPECT_EQ(batches[i].window_start_us, kT0 + static_cast<int64_t>(i) * 60 * kSecond);
+    EXPECT_EQ(Lines(batches[i]).size(), 1u);
+  }
+  EXPECT_EQ(health[0]["packets"], 700);
+  EXPECT_EQ(health[0]["packets_delta"], 700);
+  EXPECT_EQ(health[1]["packets"], 1300);
+  EXPECT_EQ(health[1]["packets_delta"], 600);
+  EXPECT_EQ(health[1]["drops_delta"], 1);
+  EXPECT_TRUE(health[0]["clock"].contains("synced"));
+  EXPECT_TRUE(health[0]["disk"]["spool"]["free_bytes"].is_number_unsigned());
+  EXPECT_TRUE(health[0]["disk"]["missing"].is_null());
+  EXPECT_TRUE(health[0]["uptime_s"].is_number());
+  // A file read that ends: no Tick, no further heartbeat; Close writes the last one.
+  ASSERT_TRUE(s.Close().has_value());
+  EXPECT_EQ(spool.Batches().size(), 6u);
+}
+
+TEST(SummariserHealthTest, FreeFormHealthFieldsAreCheckedJson) {
+  TempSpool spool;
+  Summariser s(TestConfig(), spool.Writer(), nullptr);
+  EXPECT_TRUE(s.SetHealthField("rules", R"({"files":3,"rules":120})"));
+  EXPECT_TRUE(s.SetHealthField("syslog", "[1,2]"));
+  EXPECT_FALSE(s.SetHealthField("packets", "1"));      // the summariser's own member
+  EXPECT_FALSE(s.SetHealthField("Bad-Name", "1"));     // not [a-z0-9_]
+  EXPECT_FALSE(s.SetHealthField("broken", "{\"a\":"));  // not JSON
+  EXPECT_FALSE(s.SetHealthField("two", "1\n2"));
+  EXPECT_TRUE(s.SetHealthField("syslog", ""));  // removed
+  ASSERT_TRUE(s.Close().has_value());
+  auto health = OfType(spool.Batches(), "health");
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_EQ(health[0]["rules"]["rules"], 120);
+  EXPECT_FALSE(health[0].contains("syslog"));
+  EXPECT_FALSE(health[0].contains("broken"));
+  EXPECT_EQ(health[0]["health_fields_refused"], 4);
+}
+
+TEST(SummariserHealthTest, LogSendersAreSentWhenTheyChange) {
+  TempSpool spool;
+  Summariser s(TestConfig(), spool.Writer(), nullptr);
+  LogSenderSummary fw{"10.0.0.1", 10, 1000, {}, kT0, kT0 + kSecond, false};
+  fw.severities[3] = 2;
+  fw.severities[6] = 8;
+  LogSenderSummary sw{"10.0.0.2", 5, 400, {}, kT0, kT0 + 2 * kSecond, false};
+  s.SetLogSenders({fw, sw});
+  ASSERT_TRUE(s.Flush().has_value());
+  sw.quiet = true;  // only the switch changed
+  s.SetLogSenders({fw, sw});
+  ASSERT_TRUE(s.Flush().has_value());
+  s.SetLogSenders({fw, sw});  // nothing changed: no batch
+  ASSERT_TRUE(s.Flush().has_value());
+  auto batches = spool.Batches();
+  ASSERT_EQ(batches.size(), 4u);  // (logstats, inventory) twice
+  EXPECT_EQ(batches[0].payload_type, uplink::PayloadType::kLogstats);
+  auto first = OfType({batches[0]}, "log_sender");
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0]["sender"], "10.0.0.1");
+  EXPECT_EQ(first[0]["messages"], 10);
+  EXPECT_EQ(first[0]["severities"], Json::array({0, 0, 0, 2, 0, 0, 8, 0}));
+  EXPECT_EQ(first[0]["last_seen"], kT0 + kSecond);
+  auto second = OfType({batches[2]}, "log_sender");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0]["sender"], "10.0.0.2");
+  EXPECT_EQ(second[0]["quiet"], true);
+}
+
+}  // namespace more
+
 }  // namespace
 }  // namespace sensor
