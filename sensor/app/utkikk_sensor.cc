@@ -210,6 +210,8 @@ int Run(int argc, char** argv) {
       summary.max_batch_bytes = config->summary.max_batch_bytes;
       summary.client_banners = config->summary.client_banners;
       summary.local_nets = config->local_nets;
+      summary.disk_paths = {{"spool", config->summary.spool_directory},
+                            {"logs", config->logs.directory}};
       summariser = std::make_unique<sensor::Summariser>(summary, std::move(*spool), facts);
       facts = summariser.get();
     }
@@ -226,6 +228,12 @@ int Run(int argc, char** argv) {
         log->warn("rules name zone '{}', which the config does not define", zone);
       }
       facts = &alerting->facts();
+      if (summariser) {
+        alerting->SetObserver([s = summariser.get()](const rules::engine::Alert& alert,
+                                                     const sensor::AlertConn&) {
+          s->OnAlert(alert);
+        });
+      }
     }
     extractors = std::make_unique<sensor::ExtractorSet>(sensor::ExtractConfig{}, fingerprints.get(),
                                                         *facts, config->local_nets);
@@ -247,6 +255,21 @@ int Run(int argc, char** argv) {
   sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink), extractors.get());
   if (alerting) {
     pipeline.SetFlowAlerter(&alerting->flows());
+  }
+  // Flow aggregates and the summary heartbeat (capture counters, Tick) from the pipeline.
+  struct SummaryObserver : sensor::PipelineObserver {
+    sensor::Summariser* summariser = nullptr;
+    void OnFlowEnd(const sensor::FlowRecord& flow, bool local_orig, bool local_resp) override {
+      summariser->OnFlowEnd(flow, local_orig, local_resp);
+    }
+    void OnTime(int64_t now_us, uint64_t packets, const sensor::CaptureStats& capture) override {
+      summariser->SetCaptureStats(packets, capture.dropped + capture.interface_dropped);
+      summariser->Tick(now_us);
+    }
+  } summary_observer;
+  if (summariser) {
+    summary_observer.summariser = summariser.get();
+    pipeline.SetObserver(&summary_observer);
   }
   log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
   std::function<void(const sensor::PacketSource&, uint64_t)> progress;

@@ -26,6 +26,7 @@ void Alerter::Raise(const std::vector<Alert>& alerts, const AlertConn& conn) {
     if (suppressor_.Admit(alert)) {
       ++emitted_;
       sink_->OnAlert(alert, conn);
+      if (observer_) observer_(alert, conn);
     } else {
       sink_->OnRepeat(alert);
     }

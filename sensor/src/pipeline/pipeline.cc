@@ -109,6 +109,9 @@ void Pipeline::HandleFlowEnd(FlowRecord& flow, FlowEndReason reason) {
   if (flow_alerter_ != nullptr && reason != FlowEndReason::kInterim) {
     flow_alerter_->OnFlowEnd(flow, local_orig, local_resp);
   }
+  if (observer_ != nullptr && reason != FlowEndReason::kInterim) {
+    observer_->OnFlowEnd(flow, local_orig, local_resp);
+  }
   sink_->OnFlowEnd(flow, reason, local_orig, local_resp);
 }
 
@@ -174,6 +177,10 @@ void Pipeline::Tick(int64_t now_us) {
 }
 
 void Pipeline::MaybeWriteStats(int64_t now_us) {
+  if (observer_ != nullptr && now_us >= next_observe_us_) {
+    next_observe_us_ = now_us + 1'000'000;
+    observer_->OnTime(now_us, packets_, capture_stats_);
+  }
   if (next_stats_us_ == 0) {
     next_stats_us_ =
         now_us + std::chrono::duration_cast<std::chrono::microseconds>(config_.logs.stats_interval)

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -69,6 +70,9 @@ class Alerter {
  public:
   Alerter(const rules::engine::RuleSet& rules, AlertSinkPtr sink, size_t max_suppressor_entries);
   void Raise(const std::vector<rules::engine::Alert>& alerts, const AlertConn& conn);
+  // Called with every alert the sink gets (after suppression), e.g. the summariser.
+  using Observer = std::function<void(const rules::engine::Alert&, const AlertConn&)>;
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
 
   const rules::engine::RuleSet& rules() const { return rules_; }
   AlertSink& sink() { return *sink_; }
@@ -80,6 +84,7 @@ class Alerter {
   const rules::engine::RuleSet& rules_;
   AlertSinkPtr sink_;
   rules::engine::Suppressor suppressor_;
+  Observer observer_;
   uint64_t facts_ = 0;
   uint64_t flows_ = 0;
   uint64_t alerts_ = 0;
@@ -137,6 +142,8 @@ class Alerting {
   // Zones rules refer to that the settings do not define (those conditions never match).
   std::vector<std::string> UnknownZones() const { return rules_.UnknownZones(); }
   AlertingStats stats() const { return alerter_.stats(); }
+  // Every emitted alert also goes to `observer` (the summariser's alert lines).
+  void SetObserver(Alerter::Observer observer) { alerter_.SetObserver(std::move(observer)); }
 
   rules::Result<> Flush() { return alerter_.sink().Flush(); }
   // ts_us: the packet time for notice.log's TSV #close line.

@@ -70,6 +70,18 @@ using PipelineSinkPtr = std::unique_ptr<PipelineSink>;
 rules::Result<PipelineSinkPtr> OpenZeekLogSink(const std::string& dir, LogFormat format,
                                                const std::string& peer);
 
+// Sees flow ends and the passing of time next to the sink (the summariser). Called from the
+// capture thread.
+class PipelineObserver {
+ public:
+  virtual ~PipelineObserver() = default;
+  // Every ended flow (not interim reports); local_* as for conn.log.
+  virtual void OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) = 0;
+  // Pipeline time reached now_us: about once per second of packet time, and on every Tick.
+  // `packets`: frames processed so far; `capture`: the latest capture counters.
+  virtual void OnTime(int64_t now_us, uint64_t packets, const CaptureStats& capture) = 0;
+};
+
 class Pipeline {
  public:
   // `extractors` (may be null: no inventory) is borrowed and must outlive the pipeline.
@@ -81,6 +93,8 @@ class Pipeline {
 
   // Rules on flows (may be null); borrowed, must outlive the pipeline. Called at every flow end.
   void SetFlowAlerter(FlowAlerter* alerter) { flow_alerter_ = alerter; }
+  // May be null; borrowed, must outlive the pipeline.
+  void SetObserver(PipelineObserver* observer) { observer_ = observer; }
 
   void OnPacket(const PacketView& frame);
   // Lets time pass without packets (a live source that is quiet): expires flows, writes stats.
@@ -109,6 +123,8 @@ class Pipeline {
   PipelineSinkPtr sink_;
   ExtractorSet* extractors_;
   FlowAlerter* flow_alerter_ = nullptr;
+  PipelineObserver* observer_ = nullptr;
+  int64_t next_observe_us_ = 0;  // packet time of the next OnTime
   FlowTable flows_;
   DecodedPacket packet_;
   CaptureStats capture_stats_;
