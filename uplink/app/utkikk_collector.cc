@@ -1,6 +1,7 @@
 // utkikk-collector: the CSIRT side. Enrolls sensor keys, ingests envelopes (from the network
 // with `run`, from files with `ingest`) and answers queries. Thin: parse arguments, load the
 // config, call the library (uplink/collector/collector.h).
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,6 +26,8 @@ constexpr const char* kUsage = R"(usage: utkikk-collector COMMAND [--config FILE
   query software --product P [--vendor V] [--version-below V] [--format table|json]
   query hosts --member ID [--format table|json]
   query gaps [--format table|json]
+  query alerts [--member ID] [--since 24h|2026-11-22|2026-11-22T08:00:00Z] [--format table|json]
+  query health [--format table|json]    the latest health line of every sensor
 --config defaults to /etc/utkikk/collector.yaml; --store overrides its store_url.
 )";
 
@@ -47,7 +50,8 @@ int Usage(const std::string& problem) {
 bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   static const char* const kValued[] = {"--config",    "--store",         "--member",
                                         "--sensor-id", "--sensor-key",    "--product",
-                                        "--vendor",    "--version-below", "--format"};
+                                        "--vendor",    "--version-below", "--format",
+                                        "--since"};
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -84,7 +88,7 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   size_t first_file = 1;
   if (args->command == "query") {
     if (positional.size() < 2) {
-      *problem = "query what? software, hosts or gaps";
+      *problem = "query what? software, hosts, gaps, alerts or health";
       return false;
     }
     args->subcommand = positional[1];
@@ -219,6 +223,30 @@ int Main(int argc, char** argv) {
       if (!rows)
         return Fail(rows.error().message);
       std::cout << uplink::FormatGaps(*rows, *format);
+      return 0;
+    }
+    if (args.subcommand == "alerts") {
+      uplink::AlertQuery query{Option(args, "--member"), 0};
+      if (const std::string since = Option(args, "--since"); !since.empty()) {
+        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const auto us = uplink::ParseSinceUs(since, now);
+        if (!us)
+          return Usage("--since '" + since + "': a date, a UTC time or a span like 24h");
+        query.since_us = *us;
+      }
+      auto rows = collector.QueryAlerts(query);
+      if (!rows)
+        return Fail(rows.error().message);
+      std::cout << uplink::FormatAlerts(*rows, *format);
+      return 0;
+    }
+    if (args.subcommand == "health") {
+      auto rows = collector.QueryHealth();
+      if (!rows)
+        return Fail(rows.error().message);
+      std::cout << uplink::FormatHealth(*rows, *format);
       return 0;
     }
     return Usage("unknown query '" + args.subcommand + "'");

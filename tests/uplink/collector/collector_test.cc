@@ -90,7 +90,8 @@ class CollectorTest : public testing::TestWithParam<std::string> {
       ASSERT_TRUE(db) << db.error().message;
       ASSERT_TRUE((*db)->ExecScript(
           "DROP TABLE IF EXISTS collector_meta, sensor_keys, envelopes, hosts, host_names, "
-          "services, software, gaps, records"));
+          "services, software, gaps, records, flow_services, flow_hosts, alerts, log_senders, "
+          "health_latest, health_history"));
     } else {
       const auto* info = testing::UnitTest::GetInstance()->current_test_info();
       std::string name = std::string(info->name());
@@ -130,7 +131,10 @@ class CollectorTest : public testing::TestWithParam<std::string> {
         "SELECT (SELECT COUNT(*) FROM envelopes) + (SELECT COUNT(*) FROM hosts) + "
         "(SELECT COUNT(*) FROM host_names) + (SELECT COUNT(*) FROM services) + "
         "(SELECT COUNT(*) FROM software) + (SELECT COUNT(*) FROM gaps) + "
-        "(SELECT COUNT(*) FROM records)");
+        "(SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM flow_services) + "
+        "(SELECT COUNT(*) FROM flow_hosts) + (SELECT COUNT(*) FROM alerts) + "
+        "(SELECT COUNT(*) FROM log_senders) + (SELECT COUNT(*) FROM health_latest) + "
+        "(SELECT COUNT(*) FROM health_history)");
   }
 
   CollectorConfig config_;
@@ -405,7 +409,9 @@ TEST_P(CollectorTest, GapsHealthAndFlowsAreStored) {
   EXPECT_EQ((*gaps)[1].reason, "spool_full flows");
   EXPECT_EQ((*gaps)[1].dropped_batches, 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'flow_aggregate'"), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'health'"), 1);
+  // Health lines have their own tables since schema version 2.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records WHERE type = 'health'"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM health_latest"), 1);
 }
 
 TEST_P(CollectorTest, FailedStatementRollsBackEverything) {
@@ -819,6 +825,225 @@ TEST_P(CollectorTest, DISABLED_Throughput) {
         static_cast<double>(n) / verify_s, static_cast<double>(n) / store_s,
         ratio * static_cast<double>(batch.front().size()) * static_cast<double>(n) / store_s / 1e6);
   }
+}
+
+// ---- schema version 2: flow aggregates, alerts, log senders, health ----
+
+constexpr int64_t kW0 = 1699999940000000;  // Fields()'s window start
+
+const char kFlowLines[] =
+    R"({"type":"flow_service","host":"10.0.0.5","port":443,"proto":"tcp","protocol":"ssl","flows":5,"internal_flows":1,"bytes_to_server":1010,"bytes_to_client":10020,"external_peers":3,"peer_addresses":["198.51.100.1","198.51.100.2"],"first_seen":1699999941000000,"last_seen":1699999945000000})"
+    "\n"
+    R"({"type":"flow_host","host":"10.0.0.7","flows_as_client":3,"flows_as_server":0,"unanswered":1,"bytes_sent":510,"bytes_received":5020,"external_peers":1,"external_peers_capped":true})"
+    "\n";
+
+std::string AlertLine(const std::string& rule, const std::string& host, int64_t last_seen) {
+  return R"({"type":"alert","rule_id":")" + rule +
+         R"(","rule_version":2,"severity":"high","kind":"software","title":"OpenSSH regreSSHion","host":")" +
+         host +
+         R"(","port":22,"peer":"","key":"k","evidence":"SSH-2.0-OpenSSH_9.2p1","cves":["CVE-2024-6387"],"known_exploited":false,"count":1,"first_seen":1699999941000000,"last_seen":)" +
+         std::to_string(last_seen) + "}\n";
+}
+
+std::string HealthLine(int64_t packets, const std::string& version = "0.2.0") {
+  return R"({"type":"health","sensor_version":")" + version + R"(","uptime_s":60,"packets":)" +
+         std::to_string(packets) +
+         R"(,"drops":2,"packets_delta":100,"drops_delta":0,"clock":{"synced":true,"maxerror_us":1000,"esterror_us":10},"disk":{"spool":{"free_bytes":1073741824,"total_bytes":2147483648}},"rules":{"files":3}})" +
+         "\n";
+}
+
+TEST_P(CollectorTest, FlowAggregatesAreStoredPerWindow) {
+  EnrollDefault();
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1, PayloadType::kFlows), kFlowLines, key_)).ack);
+  const IngestOutcome again = collector_->Ingest(Seal(Fields(1, PayloadType::kFlows), kFlowLines, key_));
+  EXPECT_TRUE(again.ack && again.duplicate);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flow_services"), 1);
+  EXPECT_EQ(Count("SELECT bytes_to_client FROM flow_services WHERE host = '10.0.0.5' AND "
+                  "port = 443 AND member_id = 'kommune-01'"),
+            10020);
+  EXPECT_EQ(Count("SELECT external_peers FROM flow_services"), 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flow_services WHERE peer_addresses = "
+                  "'198.51.100.1 198.51.100.2'"),
+            1);
+  EXPECT_EQ(Count("SELECT unanswered FROM flow_hosts WHERE host = '10.0.0.7'"), 1);
+  EXPECT_EQ(Count("SELECT external_peers_capped FROM flow_hosts"), 1);
+  // Absent times take the envelope's window.
+  EXPECT_EQ(Count("SELECT first_seen FROM flow_hosts"), kW0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records"), 0);
+}
+
+TEST_P(CollectorTest, AlertsAreStoredAndQueriedByMemberAndTime) {
+  EnrollDefault();
+  const SigningKey other_key = KeyFromSeed(40);
+  ASSERT_TRUE(collector_->Enroll("kommune-02", "kommune-02.sensor-a", other_key.verify_key()));
+  ASSERT_TRUE(collector_
+                  ->Ingest(Seal(Fields(1, PayloadType::kAlerts),
+                                AlertLine("UTK-SW-0001", "10.0.0.9", kW0 + 5'000'000) +
+                                    AlertLine("UTK-SW-0002", "10.0.0.10", kW0 + 50'000'000),
+                                key_))
+                  .ack);
+  ASSERT_TRUE(
+      collector_
+          ->Ingest(Seal(Fields(1, PayloadType::kAlerts, "kommune-02.sensor-a"),
+                        AlertLine("UTK-SW-0001", "10.2.0.9", kW0 + 30'000'000), other_key))
+          .ack);
+  auto all = collector_->QueryAlerts({});
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].rule_id, "UTK-SW-0002");  // newest first
+  EXPECT_EQ((*all)[1].member_id, "kommune-02");
+  const AlertRow& a = (*all)[2];
+  EXPECT_EQ(a.member_id, kMember);
+  EXPECT_EQ(a.sensor_id, kSensor);
+  EXPECT_EQ(a.rule_version, 2);
+  EXPECT_EQ(a.severity, "high");
+  EXPECT_EQ(a.kind, "software");
+  EXPECT_EQ(a.host, "10.0.0.9");
+  EXPECT_EQ(a.port, 22);
+  EXPECT_EQ(a.evidence, "SSH-2.0-OpenSSH_9.2p1");
+  EXPECT_EQ(a.cves, std::vector<std::string>{"CVE-2024-6387"});
+  EXPECT_EQ(a.first_seen_us, 1699999941000000);
+  EXPECT_EQ(a.last_seen_us, kW0 + 5'000'000);
+
+  auto member = collector_->QueryAlerts({kMember, 0});
+  ASSERT_TRUE(member);
+  EXPECT_EQ(member->size(), 2u);
+  auto recent = collector_->QueryAlerts({"", kW0 + 30'000'000});
+  ASSERT_TRUE(recent);
+  ASSERT_EQ(recent->size(), 2u);
+  auto both = collector_->QueryAlerts({kMember, kW0 + 30'000'000});
+  ASSERT_TRUE(both);
+  ASSERT_EQ(both->size(), 1u);
+  EXPECT_EQ((*both)[0].host, "10.0.0.10");
+
+  const std::string json = FormatAlerts(*both, OutputFormat::kJson);
+  const auto parsed = nlohmann::json::parse(json);
+  EXPECT_EQ(parsed["rule_id"], "UTK-SW-0002");
+  EXPECT_EQ(parsed["cves"][0], "CVE-2024-6387");
+  const std::string table = FormatAlerts(*all, OutputFormat::kTable);
+  EXPECT_NE(table.find("10.0.0.9:22"), std::string::npos);
+  EXPECT_NE(table.find("CVE-2024-6387"), std::string::npos);
+}
+
+TEST_P(CollectorTest, HealthKeepsTheLatestPerSensorAndABoundedHistory) {
+  config_.health_history_us = int64_t{3600} * 1'000'000;
+  Reopen();
+  EnrollDefault();
+  auto fields = [](uint64_t seq, int64_t window_end) {
+    EnvelopeHeaderFields f = Fields(seq);
+    f.window_start_us = window_end - 60'000'000;
+    f.window_end_us = window_end;
+    return f;
+  };
+  const int64_t t = kW0;
+  ASSERT_TRUE(collector_->Ingest(Seal(fields(1, t), HealthLine(100), key_)).ack);
+  ASSERT_TRUE(collector_->Ingest(Seal(fields(3, t + 120'000'000), HealthLine(300, "0.3.0"), key_)).ack);
+  // An older batch arriving late does not replace the latest.
+  ASSERT_TRUE(collector_->Ingest(Seal(fields(2, t + 60'000'000), HealthLine(200), key_)).ack);
+  auto health = collector_->QueryHealth();
+  ASSERT_TRUE(health) << health.error().message;
+  ASSERT_EQ(health->size(), 1u);
+  const HealthRow& h = (*health)[0];
+  EXPECT_EQ(h.member_id, kMember);
+  EXPECT_EQ(h.sequence, 3u);
+  EXPECT_EQ(h.sensor_version, "0.3.0");
+  EXPECT_EQ(h.packets, 300);
+  EXPECT_EQ(h.drops, 2);
+  EXPECT_EQ(h.clock_synced, true);
+  EXPECT_EQ(h.spool_free_bytes, int64_t{1} << 30);
+  EXPECT_EQ(h.window_end_us, t + 120'000'000);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM health_history"), 3);
+  // Two hours later the first three fall out of the one-hour history.
+  ASSERT_TRUE(collector_->Ingest(Seal(fields(4, t + 7200'000'000), HealthLine(400), key_)).ack);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM health_history"), 1);
+  EXPECT_EQ(Count("SELECT packets_delta FROM health_history"), 100);
+
+  auto json = nlohmann::json::parse(FormatHealth(*collector_->QueryHealth(), OutputFormat::kJson));
+  EXPECT_EQ(json["packets"], 400);
+  EXPECT_EQ(json["health"]["rules"]["files"], 3);  // free-form members come through
+  EXPECT_NE(FormatHealth(*health, OutputFormat::kTable).find("synced"), std::string::npos);
+}
+
+TEST_P(CollectorTest, LogSendersKeepTheNewestLine) {
+  EnrollDefault();
+  auto line = [](int64_t messages, bool quiet) {
+    return R"({"type":"log_sender","sender":"10.0.0.1","messages":)" + std::to_string(messages) +
+           R"(,"bytes":900,"severities":[0,0,0,1,0,0,9,0],"first_seen":1699999941000000,"last_seen":1699999950000000,"quiet":)" +
+           (quiet ? "true" : "false") + "}\n";
+  };
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(2, PayloadType::kLogstats), line(20, true), key_)).ack);
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1, PayloadType::kLogstats), line(10, false), key_)).ack);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM log_senders"), 1);
+  EXPECT_EQ(Count("SELECT messages FROM log_senders"), 20);
+  EXPECT_EQ(Count("SELECT quiet FROM log_senders"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM log_senders WHERE severities = '[0,0,0,1,0,0,9,0]'"), 1);
+}
+
+TEST_P(CollectorTest, IllFormedNewLinesAreKeptAsRecords) {
+  EnrollDefault();
+  const std::string lines =
+      R"({"type":"alert","severity":"high"})" "\n"                              // no rule id
+      R"({"type":"flow_service","host":"10.0.0.5","port":70000,"proto":"tcp"})" "\n"
+      R"({"type":"flow_host","host":"10.0.0.5","bytes_sent":-1})" "\n"
+      R"({"type":"log_sender","sender":"x","severities":[1,2]})" "\n"
+      R"({"type":"health","packets":"many"})" "\n";
+  const IngestOutcome out = collector_->Ingest(Seal(Fields(1), lines, key_));
+  ASSERT_TRUE(out.ack) << out.message;
+  EXPECT_EQ(collector_->stats().lines_unrecognised, 5u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM records"), 5);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM alerts") + Count("SELECT COUNT(*) FROM flow_services") +
+                Count("SELECT COUNT(*) FROM flow_hosts") + Count("SELECT COUNT(*) FROM log_senders") +
+                Count("SELECT COUNT(*) FROM health_latest"),
+            0);
+}
+
+TEST_P(CollectorTest, SchemaVersionOneIsMigratedAndUnknownVersionsRefused) {
+  EnrollDefault();
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1), kInventory, key_)).ack);
+  collector_.reset();
+  {
+    auto db = collector_internal::OpenDb(config_.store_url);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Run("UPDATE collector_meta SET value = '1' WHERE name = 'schema_version'"));
+    if (GetParam() == "postgresql") {  // a version-1 store has none of the new tables
+      ASSERT_TRUE((*db)->ExecScript("DROP TABLE flow_services, flow_hosts, alerts, log_senders, "
+                                    "health_latest, health_history"));
+    } else {
+      for (const char* t : {"flow_services", "flow_hosts", "alerts", "log_senders",
+                            "health_latest", "health_history"})
+        ASSERT_TRUE((*db)->ExecScript(std::string("DROP TABLE ") + t));
+    }
+  }
+  Reopen();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM collector_meta WHERE name = 'schema_version' AND "
+                  "value = '2'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM hosts"), 1);  // the old rows stay
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(2), HealthLine(5), key_)).ack);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM health_latest"), 1);
+  collector_.reset();
+  {
+    auto db = collector_internal::OpenDb(config_.store_url);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Run("UPDATE collector_meta SET value = '9' WHERE name = 'schema_version'"));
+  }
+  auto refused = Collector::Open(config_);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("schema version 9, this program reads 2"),
+            std::string::npos)
+      << refused.error().message;
+}
+
+TEST(QueryFormatTest, SinceTakesDatesTimesAndSpans) {
+  const int64_t now = 1'763'800'000'000'000;
+  EXPECT_EQ(ParseSinceUs("24h", now), now - int64_t{86400} * 1'000'000);
+  EXPECT_EQ(ParseSinceUs("30m", now), now - int64_t{1800} * 1'000'000);
+  EXPECT_EQ(ParseSinceUs("7d", now), now - int64_t{7 * 86400} * 1'000'000);
+  EXPECT_EQ(ParseSinceUs("90s", now), now - int64_t{90} * 1'000'000);
+  EXPECT_EQ(ParseSinceUs("2026-11-22", now), int64_t{1795305600} * 1'000'000);
+  EXPECT_EQ(ParseSinceUs("2026-11-22T09:50:36Z", now), int64_t{1795341036} * 1'000'000);
+  for (const char* bad : {"", "h", "-3h", "24x", "2026-11-22T09:50:36", "2026-13-01", "yesterday"})
+    EXPECT_FALSE(ParseSinceUs(bad, now).has_value()) << bad;
 }
 
 }  // namespace

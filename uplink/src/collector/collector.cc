@@ -221,8 +221,93 @@ INSERT INTO records (sensor_id, seq, line_no, member_id, type, line)
 VALUES ($1, $2, $3, $4, $5, $6)
 )sql";
 
+constexpr const char* kInsertFlowService = R"sql(
+INSERT INTO flow_services (sensor_id, seq, line_no, member_id, host, port, proto, protocol, flows,
+                           internal_flows, bytes_to_server, bytes_to_client, external_peers,
+                           external_peers_capped, peer_addresses, first_seen, last_seen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+)sql";
+
+constexpr const char* kInsertFlowHost = R"sql(
+INSERT INTO flow_hosts (sensor_id, seq, line_no, member_id, host, flows_as_client,
+                        flows_as_server, unanswered, bytes_sent, bytes_received, external_peers,
+                        external_peers_capped, first_seen, last_seen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+)sql";
+
+constexpr const char* kInsertAlert = R"sql(
+INSERT INTO alerts (sensor_id, seq, line_no, member_id, rule_id, rule_version, severity, kind,
+                    title, host, port, peer, alert_key, evidence, cves, known_exploited, count,
+                    first_seen, last_seen, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20)
+)sql";
+
+// The newest line of a sender wins (sequence numbers grow per sensor).
+constexpr const char* kUpsertLogSender = R"sql(
+INSERT INTO log_senders (sensor_id, sender, member_id, messages, bytes, severities, first_seen,
+                         last_seen, quiet, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (sensor_id, sender) DO UPDATE SET
+  member_id = excluded.member_id, messages = excluded.messages, bytes = excluded.bytes,
+  severities = excluded.severities, first_seen = excluded.first_seen,
+  last_seen = excluded.last_seen, quiet = excluded.quiet, seq = excluded.seq
+WHERE excluded.seq >= log_senders.seq
+)sql";
+
+constexpr const char* kUpsertHealthLatest = R"sql(
+INSERT INTO health_latest (sensor_id, member_id, seq, window_start, window_end, sensor_version,
+                           packets, drops, clock_synced, spool_free_bytes, received_at, line)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (sensor_id) DO UPDATE SET
+  member_id = excluded.member_id, seq = excluded.seq, window_start = excluded.window_start,
+  window_end = excluded.window_end, sensor_version = excluded.sensor_version,
+  packets = excluded.packets, drops = excluded.drops, clock_synced = excluded.clock_synced,
+  spool_free_bytes = excluded.spool_free_bytes, received_at = excluded.received_at,
+  line = excluded.line
+WHERE excluded.seq >= health_latest.seq
+)sql";
+
+constexpr const char* kInsertHealthHistory = R"sql(
+INSERT INTO health_history (sensor_id, seq, line_no, member_id, window_start, window_end,
+                            packets_delta, drops_delta, clock_synced, line)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+)sql";
+
+// The bound of health_history: rows older than the newest window_end minus the retention.
+constexpr const char* kTrimHealthHistory = R"sql(
+DELETE FROM health_history WHERE sensor_id = $1 AND window_end < $2
+)sql";
+
 SqlValue Opt(const std::optional<int64_t>& v) {
   return v ? SqlValue(*v) : SqlValue(nullptr);
+}
+SqlValue OptBool(const std::optional<bool>& v) {
+  return v ? SqlValue(int64_t{*v ? 1 : 0}) : SqlValue(nullptr);
+}
+
+// Space-separated (addresses and CVE ids contain no spaces; anything else is left out).
+std::string JoinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) {
+    if (w.empty() || w.find_first_of(" \t\n") != std::string::npos)
+      continue;
+    if (!out.empty())
+      out.push_back(' ');
+    out += w;
+  }
+  return out;
+}
+std::vector<std::string> SplitWords(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t end = std::min(text.find(' ', pos), text.size());
+    if (end > pos)
+      out.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -298,10 +383,21 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
                            {std::string(collector_internal::kSchemaVersion)});
     if (!r)
       return Fail(r.error(), "collector store: ");
-  } else if (Text(version->front(), 0) != collector_internal::kSchemaVersion) {
-    return Fail(ErrorCode::kStore, "collector store has schema version " +
-                                       Text(version->front(), 0) + ", this program reads " +
-                                       std::string(collector_internal::kSchemaVersion));
+  } else if (const std::string found = Text(version->front(), 0);
+             found != collector_internal::kSchemaVersion) {
+    bool migratable = false;
+    for (const std::string_view v : collector_internal::kMigratableSchemaVersions)
+      migratable = migratable || found == v;
+    if (!migratable) {
+      return Fail(ErrorCode::kStore,
+                  "collector store has schema version " + found + ", this program reads " +
+                      std::string(collector_internal::kSchemaVersion) + " (and migrates 1)");
+    }
+    // The schema script above created the new tables; the old rows stay as they are.
+    auto r = impl->db->Run("UPDATE collector_meta SET value = $1 WHERE name = 'schema_version'",
+                           {std::string(collector_internal::kSchemaVersion)});
+    if (!r)
+      return Fail(r.error(), "collector store: migrating schema " + found + ": ");
   }
   if (auto r = impl->ReloadKeys(); !r)
     return Fail(r.error(), "collector store: ");
@@ -494,6 +590,53 @@ Result<Collector::Impl::StoreResult> Collector::Impl::StoreInTransaction(
         pending.keys_changed = pending.keys_changed || *applied;
         db->Queue(kInsertRecord,
                   {sensor, seq, line_no, member_id, line.type, std::string(line.text)});
+        break;
+      }
+      case LineKind::kFlowService: {
+        const auto& f = line.flow_service;
+        db->Queue(kInsertFlowService,
+                  {sensor, seq, line_no, member_id, f.host, f.port, f.proto, f.protocol, f.flows,
+                   f.internal_flows, f.bytes_to_server, f.bytes_to_client, f.external_peers,
+                   int64_t{f.external_peers_capped ? 1 : 0}, JoinWords(f.peer_addresses),
+                   f.first_seen, f.last_seen});
+        break;
+      }
+      case LineKind::kFlowHost: {
+        const auto& f = line.flow_host;
+        db->Queue(kInsertFlowHost,
+                  {sensor, seq, line_no, member_id, f.host, f.flows_as_client, f.flows_as_server,
+                   f.unanswered, f.bytes_sent, f.bytes_received, f.external_peers,
+                   int64_t{f.external_peers_capped ? 1 : 0}, f.first_seen, f.last_seen});
+        break;
+      }
+      case LineKind::kAlert: {
+        const auto& a = line.alert;
+        db->Queue(kInsertAlert,
+                  {sensor, seq, line_no, member_id, a.rule_id, a.rule_version, a.severity, a.kind,
+                   a.title, a.host, a.port, a.peer, a.key, a.evidence, JoinWords(a.cves),
+                   int64_t{a.known_exploited ? 1 : 0}, a.count, a.first_seen, a.last_seen, now});
+        break;
+      }
+      case LineKind::kLogSender: {
+        const auto& l = line.log_sender;
+        db->Queue(kUpsertLogSender, {sensor, l.sender, member_id, l.messages, l.bytes,
+                                     l.severities, l.first_seen, l.last_seen,
+                                     int64_t{l.quiet ? 1 : 0}, seq});
+        break;
+      }
+      case LineKind::kHealth: {
+        const auto& h = line.health;
+        const std::string text(line.text);
+        db->Queue(kUpsertHealthLatest,
+                  {sensor, member_id, seq, env.fields.window_start_us, env.fields.window_end_us,
+                   h.sensor_version, Opt(h.packets), Opt(h.drops), OptBool(h.clock_synced),
+                   Opt(h.spool_free_bytes), now, text});
+        db->Queue(kInsertHealthHistory,
+                  {sensor, seq, line_no, member_id, env.fields.window_start_us,
+                   env.fields.window_end_us, Opt(h.packets_delta), Opt(h.drops_delta),
+                   OptBool(h.clock_synced), text});
+        db->Queue(kTrimHealthHistory,
+                  {sensor, env.fields.window_end_us - config.health_history_us});
         break;
       }
       case LineKind::kOther:
@@ -739,6 +882,70 @@ Result<std::vector<GapRow>> Collector::QueryGaps() {
     result.push_back(GapRow{Text(row, 0), Text(row, 1), static_cast<uint64_t>(Int(row, 2)),
                             Text(row, 3), Text(row, 4), OptInt(row, 5), OptInt(row, 6),
                             OptInt(row, 7), Int(row, 8), Text(row, 9)});
+  }
+  return result;
+}
+
+Result<std::vector<AlertRow>> Collector::QueryAlerts(const AlertQuery& query) {
+  std::string sql =
+      "SELECT member_id, sensor_id, rule_id, rule_version, severity, kind, title, host, port, "
+      "peer, evidence, cves, known_exploited, count, first_seen, last_seen FROM alerts "
+      "WHERE last_seen >= $1";
+  if (!query.member_id.empty())
+    sql += " AND member_id = $2";
+  sql += " ORDER BY last_seen DESC, member_id, sensor_id, seq, line_no";
+  auto rows = query.member_id.empty() ? impl_->db->Run(sql, {query.since_us})
+                                      : impl_->db->Run(sql, {query.since_us, query.member_id});
+  if (!rows)
+    return Fail(rows.error(), "query alerts: ");
+  std::vector<AlertRow> result;
+  result.reserve(rows->size());
+  for (const SqlRow& row : *rows) {
+    AlertRow a;
+    a.member_id = Text(row, 0);
+    a.sensor_id = Text(row, 1);
+    a.rule_id = Text(row, 2);
+    a.rule_version = static_cast<int>(Int(row, 3));
+    a.severity = Text(row, 4);
+    a.kind = Text(row, 5);
+    a.title = Text(row, 6);
+    a.host = Text(row, 7);
+    a.port = static_cast<int>(Int(row, 8));
+    a.peer = Text(row, 9);
+    a.evidence = Text(row, 10);
+    a.cves = SplitWords(Text(row, 11));
+    a.known_exploited = Int(row, 12) != 0;
+    a.count = Int(row, 13);
+    a.first_seen_us = Int(row, 14);
+    a.last_seen_us = Int(row, 15);
+    result.push_back(std::move(a));
+  }
+  return result;
+}
+
+Result<std::vector<HealthRow>> Collector::QueryHealth() {
+  auto rows = impl_->db->Run(
+      "SELECT member_id, sensor_id, seq, window_end, received_at, sensor_version, packets, drops, "
+      "clock_synced, spool_free_bytes, line FROM health_latest ORDER BY member_id, sensor_id");
+  if (!rows)
+    return Fail(rows.error(), "query health: ");
+  std::vector<HealthRow> result;
+  result.reserve(rows->size());
+  for (const SqlRow& row : *rows) {
+    HealthRow h;
+    h.member_id = Text(row, 0);
+    h.sensor_id = Text(row, 1);
+    h.sequence = static_cast<uint64_t>(Int(row, 2));
+    h.window_end_us = Int(row, 3);
+    h.received_at_us = Int(row, 4);
+    h.sensor_version = Text(row, 5);
+    h.packets = OptInt(row, 6);
+    h.drops = OptInt(row, 7);
+    if (const auto synced = OptInt(row, 8))
+      h.clock_synced = *synced != 0;
+    h.spool_free_bytes = OptInt(row, 9);
+    h.line = Text(row, 10);
+    result.push_back(std::move(h));
   }
   return result;
 }

@@ -1,5 +1,6 @@
 #include "uplink/collector/query_format.h"
 
+#include <charconv>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -284,6 +285,122 @@ std::string FormatKeys(const std::vector<EnrolledKey>& rows, OutputFormat format
                      k.revoked_at_us ? FormatTimeUs(*k.revoked_at_us) : "-"});
   }
   return Table({"MEMBER", "SENSOR", "FINGERPRINT", "ENROLLED", "REVOKED"}, cells);
+}
+
+std::string FormatAlerts(const std::vector<AlertRow>& rows, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    std::string out;
+    for (const AlertRow& a : rows) {
+      std::string cves = "[";
+      for (const std::string& c : a.cves) {
+        if (cves.size() > 1)
+          cves += ",";
+        AppendJsonString(&cves, c);
+      }
+      cves += "]";
+      out += JsonObject()
+                 .Str("member", a.member_id)
+                 .Str("sensor_id", a.sensor_id)
+                 .Str("rule_id", a.rule_id)
+                 .Int("rule_version", a.rule_version)
+                 .Str("severity", a.severity)
+                 .Str("kind", a.kind)
+                 .Str("title", a.title)
+                 .Str("host", a.host)
+                 .Int("port", a.port)
+                 .Str("peer", a.peer)
+                 .Str("evidence", a.evidence)
+                 .Raw("cves", cves)
+                 .Bool("known_exploited", a.known_exploited)
+                 .Int("count", a.count)
+                 .Int("first_seen", a.first_seen_us)
+                 .Int("last_seen", a.last_seen_us)
+                 .Done() +
+             "\n";
+    }
+    return out;
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (const AlertRow& a : rows) {
+    std::string cves;
+    for (const std::string& c : a.cves)
+      cves += (cves.empty() ? "" : ",") + c;
+    if (a.known_exploited && !cves.empty())
+      cves += " (KEV)";
+    std::string where = a.host;
+    if (a.port != 0)
+      where += ":" + std::to_string(a.port);
+    cells.push_back({FormatTimeUs(a.last_seen_us), a.member_id, a.severity, a.rule_id, where,
+                     Or(a.peer, "-"), a.title, Or(cves, "-")});
+  }
+  return Table({"LAST SEEN", "MEMBER", "SEVERITY", "RULE", "HOST", "PEER", "TITLE", "CVES"},
+               cells);
+}
+
+std::string FormatHealth(const std::vector<HealthRow>& rows, OutputFormat format) {
+  auto clock = [](const std::optional<bool>& synced) -> std::string {
+    return synced ? (*synced ? "synced" : "UNSYNCED") : "-";
+  };
+  if (format == OutputFormat::kJson) {
+    std::string out;
+    for (const HealthRow& h : rows) {
+      JsonObject o;
+      o.Str("member", h.member_id)
+          .Str("sensor_id", h.sensor_id)
+          .Int("seq", static_cast<int64_t>(h.sequence))
+          .Int("window_end", h.window_end_us)
+          .Int("received_at", h.received_at_us)
+          .Str("sensor_version", h.sensor_version)
+          .OptInt("packets", h.packets)
+          .OptInt("drops", h.drops)
+          .Raw("clock_synced", h.clock_synced ? (*h.clock_synced ? "true" : "false") : "null")
+          .OptInt("spool_free_bytes", h.spool_free_bytes);
+      // The line was parsed as a JSON object when it was stored.
+      if (!h.line.empty())
+        o.Raw("health", h.line);
+      out += o.Done() + "\n";
+    }
+    return out;
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (const HealthRow& h : rows) {
+    cells.push_back({h.member_id, h.sensor_id, Or(h.sensor_version, "-"),
+                     FormatTimeUs(h.window_end_us), FormatTimeUs(h.received_at_us),
+                     OptText(h.packets), OptText(h.drops), clock(h.clock_synced),
+                     h.spool_free_bytes ? std::to_string(*h.spool_free_bytes >> 20) + " MiB" : "-"});
+  }
+  return Table({"MEMBER", "SENSOR", "VERSION", "LAST WINDOW", "RECEIVED", "PACKETS", "DROPS",
+                "CLOCK", "SPOOL FREE"},
+               cells);
+}
+
+std::optional<int64_t> ParseSinceUs(std::string_view text, int64_t now_us) {
+  if (text.empty())
+    return std::nullopt;
+  // Relative: a count and a unit.
+  if (const char unit = text.back(); unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') {
+    int64_t n = 0;
+    const std::string_view digits = text.substr(0, text.size() - 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec == std::errc() && end == digits.data() + digits.size() && n >= 0 &&
+        n <= int64_t{100} * 365 * 86400) {
+      const int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+      return now_us - n * scale * 1'000'000;
+    }
+    return std::nullopt;
+  }
+  // Absolute, UTC: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = nullptr;
+  if (s.size() == 10) {
+    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
+  } else if (s.size() == 20) {
+    end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  }
+  if (end == nullptr || *end != '\0')
+    return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000;
 }
 
 }  // namespace uplink

@@ -1,12 +1,19 @@
 // The collector store's schema, one text for SQLite and PostgreSQL (docs/formats.md,
 // "Collector store"). Every statement is idempotent, so it runs on every open.
+//
+// Versions: 1 = inventory, gaps, records; 2 = adds flow_services, flow_hosts, alerts,
+// log_senders, health_latest, health_history. 1 -> 2 needs nothing but the new tables (which the
+// script creates), so Collector::Open migrates by updating collector_meta; lines a version-1
+// store kept as raw `records` stay there.
 #pragma once
 
 #include <string_view>
 
 namespace uplink::collector_internal {
 
-inline constexpr std::string_view kSchemaVersion = "1";
+inline constexpr std::string_view kSchemaVersion = "2";
+// Versions Collector::Open upgrades to kSchemaVersion by running kSchema.
+inline constexpr std::string_view kMigratableSchemaVersions[] = {"1"};
 
 inline constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collector_meta (
@@ -106,6 +113,111 @@ CREATE TABLE IF NOT EXISTS gaps (
   line TEXT NOT NULL,
   PRIMARY KEY (sensor_id, seq, line_no)
 );
+CREATE TABLE IF NOT EXISTS flow_services (
+  sensor_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  line_no INTEGER NOT NULL,
+  member_id TEXT NOT NULL,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  proto TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  flows BIGINT NOT NULL,
+  internal_flows BIGINT NOT NULL,
+  bytes_to_server BIGINT NOT NULL,
+  bytes_to_client BIGINT NOT NULL,
+  external_peers BIGINT NOT NULL,
+  external_peers_capped INTEGER NOT NULL,
+  peer_addresses TEXT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  PRIMARY KEY (sensor_id, seq, line_no)
+);
+CREATE INDEX IF NOT EXISTS flow_services_host ON flow_services (member_id, host, port);
+CREATE TABLE IF NOT EXISTS flow_hosts (
+  sensor_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  line_no INTEGER NOT NULL,
+  member_id TEXT NOT NULL,
+  host TEXT NOT NULL,
+  flows_as_client BIGINT NOT NULL,
+  flows_as_server BIGINT NOT NULL,
+  unanswered BIGINT NOT NULL,
+  bytes_sent BIGINT NOT NULL,
+  bytes_received BIGINT NOT NULL,
+  external_peers BIGINT NOT NULL,
+  external_peers_capped INTEGER NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  PRIMARY KEY (sensor_id, seq, line_no)
+);
+CREATE INDEX IF NOT EXISTS flow_hosts_host ON flow_hosts (member_id, host);
+CREATE TABLE IF NOT EXISTS alerts (
+  sensor_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  line_no INTEGER NOT NULL,
+  member_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  rule_version INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  peer TEXT NOT NULL,
+  alert_key TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  cves TEXT NOT NULL,
+  known_exploited INTEGER NOT NULL,
+  count BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (sensor_id, seq, line_no)
+);
+CREATE INDEX IF NOT EXISTS alerts_member_seen ON alerts (member_id, last_seen);
+CREATE INDEX IF NOT EXISTS alerts_seen ON alerts (last_seen);
+CREATE TABLE IF NOT EXISTS log_senders (
+  sensor_id TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  messages BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  severities TEXT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  quiet INTEGER NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (sensor_id, sender)
+);
+CREATE TABLE IF NOT EXISTS health_latest (
+  sensor_id TEXT PRIMARY KEY,
+  member_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  window_start BIGINT NOT NULL,
+  window_end BIGINT NOT NULL,
+  sensor_version TEXT NOT NULL,
+  packets BIGINT,
+  drops BIGINT,
+  clock_synced INTEGER,
+  spool_free_bytes BIGINT,
+  received_at BIGINT NOT NULL,
+  line TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health_history (
+  sensor_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  line_no INTEGER NOT NULL,
+  member_id TEXT NOT NULL,
+  window_start BIGINT NOT NULL,
+  window_end BIGINT NOT NULL,
+  packets_delta BIGINT,
+  drops_delta BIGINT,
+  clock_synced INTEGER,
+  line TEXT NOT NULL,
+  PRIMARY KEY (sensor_id, seq, line_no)
+);
+CREATE INDEX IF NOT EXISTS health_history_end ON health_history (sensor_id, window_end);
 CREATE TABLE IF NOT EXISTS records (
   sensor_id TEXT NOT NULL,
   seq BIGINT NOT NULL,

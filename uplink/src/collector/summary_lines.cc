@@ -119,6 +119,105 @@ bool ParseGap(const Json& j, bool spool_drop, GapLine* g) {
          ReadInt(j, "to_seq", &g->to_seq) && ReadInt(j, "dropped_batches", &g->dropped_batches);
 }
 
+bool NonNegative(std::initializer_list<int64_t> values) {
+  for (const int64_t v : values) {
+    if (v < 0)
+      return false;
+  }
+  return true;
+}
+
+bool ReadStrings(const Json& obj, const char* key, size_t max, std::vector<std::string>* out) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null())
+    return true;
+  if (!it->is_array() || it->size() > max)
+    return false;
+  for (const auto& v : *it) {
+    if (!v.is_string())
+      return false;
+    out->push_back(v.get<std::string>());
+  }
+  return true;
+}
+
+bool ParseFlowService(const Json& j, FlowServiceLine* f) {
+  return ReadString(j, "host", &f->host) && ReadInt(j, "port", &f->port) &&
+         ReadString(j, "proto", &f->proto) && ReadString(j, "protocol", &f->protocol) &&
+         ReadInt(j, "flows", &f->flows) && ReadInt(j, "internal_flows", &f->internal_flows) &&
+         ReadInt(j, "bytes_to_server", &f->bytes_to_server) &&
+         ReadInt(j, "bytes_to_client", &f->bytes_to_client) &&
+         ReadInt(j, "external_peers", &f->external_peers) &&
+         ReadBool(j, "external_peers_capped", &f->external_peers_capped) &&
+         ReadStrings(j, "peer_addresses", kMaxPeerAddresses, &f->peer_addresses) &&
+         ReadInt(j, "first_seen", &f->first_seen) && ReadInt(j, "last_seen", &f->last_seen) &&
+         !f->host.empty() && !f->proto.empty() && f->port >= 0 && f->port <= 65535 &&
+         NonNegative({f->flows, f->internal_flows, f->bytes_to_server, f->bytes_to_client,
+                      f->external_peers});
+}
+
+bool ParseFlowHost(const Json& j, FlowHostLine* f) {
+  return ReadString(j, "host", &f->host) && ReadInt(j, "flows_as_client", &f->flows_as_client) &&
+         ReadInt(j, "flows_as_server", &f->flows_as_server) &&
+         ReadInt(j, "unanswered", &f->unanswered) && ReadInt(j, "bytes_sent", &f->bytes_sent) &&
+         ReadInt(j, "bytes_received", &f->bytes_received) &&
+         ReadInt(j, "external_peers", &f->external_peers) &&
+         ReadBool(j, "external_peers_capped", &f->external_peers_capped) &&
+         ReadInt(j, "first_seen", &f->first_seen) && ReadInt(j, "last_seen", &f->last_seen) &&
+         !f->host.empty() &&
+         NonNegative({f->flows_as_client, f->flows_as_server, f->unanswered, f->bytes_sent,
+                      f->bytes_received, f->external_peers});
+}
+
+bool ParseAlert(const Json& j, AlertLine* a) {
+  return ReadString(j, "rule_id", &a->rule_id) && ReadInt(j, "rule_version", &a->rule_version) &&
+         ReadString(j, "severity", &a->severity) && ReadString(j, "kind", &a->kind) &&
+         ReadString(j, "title", &a->title) && ReadString(j, "host", &a->host) &&
+         ReadInt(j, "port", &a->port) && ReadString(j, "peer", &a->peer) &&
+         ReadString(j, "key", &a->key) && ReadString(j, "evidence", &a->evidence) &&
+         ReadStrings(j, "cves", kMaxCves, &a->cves) &&
+         ReadBool(j, "known_exploited", &a->known_exploited) && ReadInt(j, "count", &a->count) &&
+         ReadInt(j, "first_seen", &a->first_seen) && ReadInt(j, "last_seen", &a->last_seen) &&
+         !a->rule_id.empty() && a->port >= 0 && a->port <= 65535 &&
+         a->rule_version >= 0 && a->rule_version <= INT32_MAX && a->count >= 0;
+}
+
+bool ParseLogSender(const Json& j, LogSenderLine* l) {
+  if (const auto sev = j.find("severities"); sev != j.end() && !sev->is_null()) {
+    if (!sev->is_array() || sev->size() != 8)
+      return false;
+    for (const auto& v : *sev) {
+      if (!v.is_number_unsigned())
+        return false;
+    }
+    l->severities = sev->dump();
+  }
+  return ReadString(j, "sender", &l->sender) && ReadInt(j, "messages", &l->messages) &&
+         ReadInt(j, "bytes", &l->bytes) && ReadInt(j, "first_seen", &l->first_seen) &&
+         ReadInt(j, "last_seen", &l->last_seen) && ReadBool(j, "quiet", &l->quiet) &&
+         !l->sender.empty() && NonNegative({l->messages, l->bytes});
+}
+
+// Every member is optional (lines of older sensors have fewer); the whole line is kept too.
+bool ParseHealth(const Json& j, HealthLine* h) {
+  bool ok = ReadString(j, "sensor_version", &h->sensor_version) &&
+            ReadInt(j, "packets", &h->packets) && ReadInt(j, "drops", &h->drops) &&
+            ReadInt(j, "packets_delta", &h->packets_delta) &&
+            ReadInt(j, "drops_delta", &h->drops_delta);
+  if (const auto clock = j.find("clock"); ok && clock != j.end() && clock->is_object()) {
+    if (const auto synced = clock->find("synced");
+        synced != clock->end() && synced->is_boolean()) {
+      h->clock_synced = synced->get<bool>();
+    }
+  }
+  if (const auto disk = j.find("disk"); ok && disk != j.end() && disk->is_object()) {
+    if (const auto spool = disk->find("spool"); spool != disk->end() && spool->is_object()) {
+      ok = ReadInt(*spool, "free_bytes", &h->spool_free_bytes);
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
 int JsonNestingDepth(std::string_view text) {
@@ -196,6 +295,28 @@ std::optional<std::vector<ParsedLine>> ParseSummaryLines(std::string_view json_l
       ok = ReadString(j, "old_key_id", &k.old_key_id) &&
            ReadString(j, "new_public_key", &k.new_public_key) &&
            ReadString(j, "new_key_signature", &k.new_key_signature);
+    } else if (line.type == "flow_service") {
+      line.kind = LineKind::kFlowService;
+      ok = ParseFlowService(j, &line.flow_service) &&
+           ValidTimes(&line.flow_service.first_seen, &line.flow_service.last_seen, default_first,
+                      default_last);
+    } else if (line.type == "flow_host") {
+      line.kind = LineKind::kFlowHost;
+      ok = ParseFlowHost(j, &line.flow_host) &&
+           ValidTimes(&line.flow_host.first_seen, &line.flow_host.last_seen, default_first,
+                      default_last);
+    } else if (line.type == "alert") {
+      line.kind = LineKind::kAlert;
+      ok = ParseAlert(j, &line.alert) &&
+           ValidTimes(&line.alert.first_seen, &line.alert.last_seen, default_first, default_last);
+    } else if (line.type == "log_sender") {
+      line.kind = LineKind::kLogSender;
+      ok = ParseLogSender(j, &line.log_sender) &&
+           ValidTimes(&line.log_sender.first_seen, &line.log_sender.last_seen, default_first,
+                      default_last);
+    } else if (line.type == "health") {
+      line.kind = LineKind::kHealth;
+      ok = ParseHealth(j, &line.health);
     } else if (line.type.empty()) {
       std::string kind;
       if (ReadString(j, "kind", &kind) && kind == "spool_drop") {

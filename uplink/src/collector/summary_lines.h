@@ -3,6 +3,7 @@
 // incomplete lines are kept as raw records rather than guessed at.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 namespace uplink::collector_internal {
 
 inline constexpr int kMaxJsonDepth = 32;
+inline constexpr size_t kMaxPeerAddresses = 64;  // peer_addresses of a flow_service line
+inline constexpr size_t kMaxCves = 64;           // cves of an alert line
 
 struct HostLine {
   std::string host, mac, vendor;
@@ -38,11 +41,64 @@ struct GapLine {
   std::optional<int64_t> from_seq, to_seq, dropped_batches;
 };
 
+struct FlowServiceLine {
+  std::string host;
+  int64_t port = 0;
+  std::string proto, protocol;
+  int64_t flows = 0, internal_flows = 0, bytes_to_server = 0, bytes_to_client = 0;
+  int64_t external_peers = 0;
+  bool external_peers_capped = false;
+  std::vector<std::string> peer_addresses;
+  int64_t first_seen = 0, last_seen = 0;
+};
+struct FlowHostLine {
+  std::string host;
+  int64_t flows_as_client = 0, flows_as_server = 0, unanswered = 0;
+  int64_t bytes_sent = 0, bytes_received = 0, external_peers = 0;
+  bool external_peers_capped = false;
+  int64_t first_seen = 0, last_seen = 0;
+};
+struct AlertLine {
+  std::string rule_id;
+  int64_t rule_version = 1;
+  std::string severity, kind, title, host;
+  int64_t port = 0;
+  std::string peer, key, evidence;
+  std::vector<std::string> cves;
+  bool known_exploited = false;
+  int64_t count = 1;
+  int64_t first_seen = 0, last_seen = 0;
+};
+struct LogSenderLine {
+  std::string sender;
+  int64_t messages = 0, bytes = 0;
+  std::string severities = "[]";  // the array as JSON text
+  int64_t first_seen = 0, last_seen = 0;
+  bool quiet = false;
+};
+struct HealthLine {
+  std::string sensor_version;
+  std::optional<int64_t> packets, drops, packets_delta, drops_delta, spool_free_bytes;
+  std::optional<bool> clock_synced;
+};
+
 struct KeyRotationLine {  // hex strings, checked by the collector
   std::string old_key_id, new_public_key, new_key_signature;
 };
 
-enum class LineKind { kHost, kService, kSoftware, kGap, kKeyRotation, kOther };
+enum class LineKind {
+  kHost,
+  kService,
+  kSoftware,
+  kGap,
+  kKeyRotation,
+  kFlowService,
+  kFlowHost,
+  kAlert,
+  kLogSender,
+  kHealth,
+  kOther
+};
 
 struct ParsedLine {
   LineKind kind = LineKind::kOther;
@@ -54,6 +110,11 @@ struct ParsedLine {
   SoftwareLine software;
   GapLine gap;
   KeyRotationLine rotation;
+  FlowServiceLine flow_service;
+  FlowHostLine flow_host;
+  AlertLine alert;
+  LogSenderLine log_sender;
+  HealthLine health;
 };
 
 // Splits and parses every line. `default_first`/`default_last` fill absent first_seen/last_seen

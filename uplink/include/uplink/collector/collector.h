@@ -29,6 +29,9 @@ struct CollectorConfig {
   std::string tls_cert;  // the collector's server certificate (PEM)
   std::string tls_key;   // its private key (PEM)
   std::string tls_ca;    // the CA that signs sensor client certificates (PEM)
+  // health_history keeps this much sensor time per sensor (older rows are deleted on insert);
+  // health_latest keeps the newest line of each sensor.
+  int64_t health_history_us = int64_t{7} * 24 * 3600 * 1'000'000;
 };
 
 // Reads the collector's YAML file (keys as in docs/analysts-guide.md). Unknown keys and bad
@@ -130,6 +133,46 @@ struct GapRow {
   std::string line;  // the JSON line as received
 };
 
+struct AlertQuery {
+  std::string member_id;  // "" = every member
+  int64_t since_us = 0;   // only alerts whose last_seen is at or after this time (0 = all)
+};
+
+// One alert line as stored (docs/formats.md, "alert").
+struct AlertRow {
+  std::string member_id;
+  std::string sensor_id;
+  std::string rule_id;
+  int rule_version = 1;
+  std::string severity;  // "info" ... "critical"
+  std::string kind;      // "software", "policy", "indicator", ...
+  std::string title;
+  std::string host;      // the host the alert is about
+  int port = 0;
+  std::string peer;      // the other side of a flow ("" for facts)
+  std::string evidence;
+  std::vector<std::string> cves;
+  bool known_exploited = false;
+  int64_t count = 1;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+};
+
+// The newest health line of a sensor.
+struct HealthRow {
+  std::string member_id;
+  std::string sensor_id;
+  uint64_t sequence = 0;
+  int64_t window_end_us = 0;  // sensor time the line covers up to
+  int64_t received_at_us = 0;
+  std::string sensor_version;
+  std::optional<int64_t> packets;  // cumulative capture counters
+  std::optional<int64_t> drops;
+  std::optional<bool> clock_synced;
+  std::optional<int64_t> spool_free_bytes;
+  std::string line;  // the JSON line as received (every member, free-form ones too)
+};
+
 namespace internal {
 struct CollectorTestPeer;
 }
@@ -161,6 +204,10 @@ class Collector {
   // All hosts (with their services) of a member, ordered by address text.
   rules::Result<std::vector<HostRow>> QueryHosts(const std::string& member_id);
   rules::Result<std::vector<GapRow>> QueryGaps();
+  // Alerts, newest last_seen first.
+  rules::Result<std::vector<AlertRow>> QueryAlerts(const AlertQuery& query);
+  // The latest health line of every sensor that sent one, by member and sensor.
+  rules::Result<std::vector<HealthRow>> QueryHealth();
 
  private:
   friend struct internal::CollectorTestPeer;
