@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "extract/p0f.h"
 #include "extract/parsers.h"
 #include "rules/version.h"
 
@@ -16,15 +17,16 @@ namespace sensor {
 
 // Which protocol a flow was recognised as; names are Zeek's service names.
 enum class Proto : uint8_t {
-  kNone, kSsh, kHttp, kTls, kFtp, kSmtp, kPop3, kImap, kMysql, kDhcp, kDns, kNbns, kUnknown,
-  kCount
+  kNone, kSsh, kHttp, kTls, kFtp, kSmtp, kPop3, kImap, kMysql, kDhcp, kDns, kNbns,
+  kSmb, kDceRpc, kKerberos, kRdp, kPostgres, kSnmp, kNtp,  // win_parsers.cc, net_parsers.cc
+  kUnknown, kCount
 };
 
 namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Proto::kCount)> kProtoNames = {
     "", "ssh", "http", "ssl", "ftp", "smtp", "pop3", "imap", "mysql", "dhcp", "dns", "netbios-ns",
-    ""};
+    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", ""};
 
 const char* ProtoName(Proto p) { return kProtoNames[static_cast<size_t>(p)]; }
 
@@ -73,10 +75,17 @@ struct Direction {
   bool done = false;
   Proto proto = Proto::kNone;
   extract::TlsHandshakeReader tls;
+  // Message-framed protocols (SMB, DCE-RPC, Kerberos, RDP): the next unread message in buf;
+  // STARTTLS and RDP: where the TLS handshake starts in buf (tls_at, when tls_inner).
+  size_t offset = 0;
+  size_t tls_at = 0;
+  bool tls_inner = false;
+  uint8_t stage = 0;
 };
 
 struct TcpExtract : ExtractState {
   std::array<Direction, 2> dir;  // 0: originator, 1: responder
+  std::vector<std::string> smb_dialects;  // the SMB1 Negotiate request's, for the response
 };
 
 void DeleteTcpState(ExtractState* s) { delete static_cast<TcpExtract*>(s); }
@@ -110,7 +119,7 @@ class ExtractorSet::Impl {
       : config_(config), db_(db), sink_(sink), local_nets_(local_nets) {}
 
   void OnPacket(FlowRecord& flow, const DecodedPacket& packet, bool from_orig);
-  void OnNonIp(const DecodedPacket& packet);
+  void OnNonIp(const DecodedPacket& packet, Bytes frame);
   void OnFlowEnd(FlowRecord& flow);
   ExtractStats stats_;
 
@@ -174,6 +183,36 @@ class ExtractorSet::Impl {
   std::vector<rules::Cidr> local_nets_;
   std::unordered_set<uint64_t> services_seen_;
   std::unordered_map<uint64_t, int64_t> arp_seen_;
+
+  // ---- Issue 3 sources (SMB/NTLM/DCE-RPC/Kerberos/RDP/PostgreSQL/SNMP/NTP/LLDP/CDP/p0f, STARTTLS);
+  // defined at the end of this file.
+ public:
+  std::unique_ptr<extract::P0fDb> p0f_;  // null: p0f off
+  std::string p0f_warning_;
+
+ private:
+  Proto RecogniseMore(const FlowRecord& flow, Bytes buf, bool from_orig) const;
+  bool ProcessMore(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig, int64_t ts);
+  bool ProcessSmb(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig, int64_t ts);
+  bool FeedTlsAt(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
+  bool StartTls(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
+  Proto OnUdpMore(FlowRecord& flow, const DecodedPacket& packet, bool from_orig, Proto known);
+  void OnNtlm(const FlowRecord& flow, const extract::NtlmMessage& m, bool from_orig, int64_t ts,
+              const char* source);
+  void OnKerberos(const FlowRecord& flow, const extract::KerberosMessage& m, int64_t ts);
+  void OnNeighbor(const DecodedPacket& packet, Bytes frame);
+  void OnSyn(FlowRecord& flow, const DecodedPacket& packet);
+  // A SoftwareFact (and the OsFact the database names) for any host, flow or not.
+  void Identified(const rules::HostRef& host, uint16_t port, uint8_t transport, bool server,
+                  const char* kind, std::string_view banner, rules::FactOrigin origin,
+                  int os_confidence);
+  void Plain(const rules::HostRef& host, uint16_t port, uint8_t transport, bool server,
+             const char* kind, std::string product, std::string version, rules::FactOrigin origin);
+  // The per-flow attributes the policy rules read (smb_version, snmp_version, snmp_community).
+  void NoteFlowAttributes(FlowRecord& flow, int smb_version, const std::string& snmp_version,
+                          const std::string& snmp_community);
+  std::unordered_map<uint64_t, int64_t> neighbors_seen_;
+  std::unordered_set<uint64_t> p0f_seen_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +246,7 @@ void ExtractorSet::Impl::FinishFlow(FlowRecord& flow, Proto proto) {
 }
 
 void ExtractorSet::Impl::OnTcp(FlowRecord& flow, const DecodedPacket& packet, bool from_orig) {
+  if ((packet.tcp_flags & kTcpSyn) && p0f_ != nullptr) OnSyn(flow, packet);
   if (packet.payload.empty()) {
     return;  // handshake and pure ACKs: nothing to read, nothing allocated
   }
@@ -317,6 +357,7 @@ Proto ExtractorSet::Impl::Recognise(const FlowRecord& flow, Direction& d, bool f
       }
     }
   }
+  if (Proto p = RecogniseMore(flow, d.buf, from_orig); p != Proto::kNone) return p;
   // Too few bytes to tell yet?
   if (text.size() < 8 && text.find('\n') == std::string_view::npos) return Proto::kNone;
   return Proto::kUnknown;
@@ -333,6 +374,9 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
       case Proto::kHttp: ++stats_.http; break;
       case Proto::kTls: ++stats_.tls; break;
       case Proto::kMysql: ++stats_.mysql; break;
+      case Proto::kSmb: case Proto::kDceRpc: case Proto::kKerberos: ++stats_.windows; break;
+      case Proto::kRdp: ++stats_.rdp; break;
+      case Proto::kPostgres: ++stats_.postgres; break;
       default: ++stats_.banners; break;
     }
   }
@@ -392,15 +436,24 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
                             : d.proto == Proto::kSmtp ? "smtp_banners"
                             : d.proto == Proto::kPop3 ? "pop_banners"
                                                       : "imap_banners";
-      Software(flow, true, db_kind, extract::GreetingText(*line, kind),
-               extract::CleanText(*line), ProtoName(d.proto), ts, 50);
-      return true;
+      if (d.stage == 0) {
+        Software(flow, true, db_kind, extract::GreetingText(*line, kind),
+                 extract::CleanText(*line), ProtoName(d.proto), ts, 50);
+        d.stage = 1;
+      }
+      return StartTls(flow, d, from_orig, ts);  // the certificate after STARTTLS / AUTH TLS
     }
     case Proto::kMysql: {
       auto version = extract::MySqlServerVersion(d.buf);
       if (version) Software(flow, true, "mysql_banners", *version, *version, "mysql", ts, 50);
       return true;
     }
+    case Proto::kSmb:
+    case Proto::kDceRpc:
+    case Proto::kKerberos:
+    case Proto::kRdp:
+    case Proto::kPostgres:
+      return ProcessMore(flow, st, d, from_orig, ts);
     default:
       (void)st;
       return true;
@@ -584,6 +637,7 @@ void ExtractorSet::Impl::OnUdp(FlowRecord& flow, const DecodedPacket& packet, bo
       if (m->response) Dns(flow, packet, *m, source);
     }
   }
+  if (found == Proto::kNone) found = OnUdpMore(flow, packet, from_orig, known);
   if (found == Proto::kNone && (known == Proto::kNone || known == Proto::kHttp)) {
     // SSDP (1900) and SIP (5060) over UDP: one head per datagram.
     auto head = extract::ParseHttpHead(extract::AsText(payload));
@@ -695,8 +749,11 @@ void ExtractorSet::Impl::Dns(const FlowRecord& flow, const DecodedPacket& packet
 // ---------------------------------------------------------------------------------------------
 // ARP and flow end.
 
-void ExtractorSet::Impl::OnNonIp(const DecodedPacket& packet) {
-  if (!packet.is_arp) return;
+void ExtractorSet::Impl::OnNonIp(const DecodedPacket& packet, Bytes frame) {
+  if (!packet.is_arp) {
+    OnNeighbor(packet, frame);  // LLDP, CDP
+    return;
+  }
   const ArpInfo& arp = packet.arp;
   if (arp.sender_ip == rules::IpAddress::FromV4(0) || arp.sender_ip == rules::IpAddress()) {
     return;  // ARP probe (RFC 5227): no address yet
@@ -778,10 +835,543 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SMB, NTLMSSP, DCE-RPC, Kerberos, RDP, PostgreSQL (TCP); SNMP, NTP, Kerberos (UDP); LLDP/CDP;
+// STARTTLS; p0f. The parsers are in win_parsers.cc, net_parsers.cc and p0f.cc.
+
+namespace {
+
+uint32_t Be32At(Bytes b, size_t at) {
+  return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) | (uint32_t{b[at + 2]} << 8) |
+         b[at + 3];
+}
+
+// A Kerberos-over-TCP record (RFC 4120 7.2.2): 4-byte length, then the message.
+bool Recognisable(Bytes b) {
+  extract::TlsHandshakeReader probe;
+  return probe.LooksLikeTls(b);
+}
+
+bool LooksLikeKerberosTcp(Bytes b, bool from_orig) {
+  if (b.size() < 6 || b[0] != 0) return false;
+  uint32_t len = Be32At(b, 0);
+  uint8_t tag = b[4];
+  bool ok = from_orig ? (tag == 0x6a || tag == 0x6c) : (tag == 0x6b || tag == 0x6d || tag == 0x7e);
+  return ok && len >= 16 && len < 65536 && b[5] >= 0x80 && b[5] <= 0x84;
+}
+
+}  // namespace
+
+Proto ExtractorSet::Impl::RecogniseMore(const FlowRecord& flow, Bytes b, bool from_orig) const {
+  (void)flow;
+  if (b.size() < 8) return Proto::kNone;
+  if (extract::LooksLikeSmb(b)) return Proto::kSmb;
+  if (auto n = extract::DceRpcPduLength(b, true); n) return Proto::kDceRpc;
+  if (LooksLikeKerberosTcp(b, from_orig)) return Proto::kKerberos;
+  if (b[0] == 3 && b[1] == 0 && b.size() >= 11 && (b[5] == 0xe0 || b[5] == 0xd0) &&
+      extract::TpktLength(b).has_value()) {
+    return Proto::kRdp;
+  }
+  if (from_orig) {
+    // StartupMessage, protocol 3.0: length, 0x00030000, "user" ...
+    uint32_t len = Be32At(b, 0), version = Be32At(b, 4);
+    if (version == 0x00030000 && len >= 8 && len < 10000) return Proto::kPostgres;
+    if (version == 80877103 && len == 8) return Proto::kPostgres;  // SSLRequest
+  } else if (extract::LooksLikePostgresServer(b)) {
+    return Proto::kPostgres;
+  } else if (b[0] == 'S' && Recognisable(b.subspan(1))) {
+    return Proto::kPostgres;  // "S": the server accepts the SSLRequest; TLS follows
+  }
+  return Proto::kNone;
+}
+
+bool ExtractorSet::Impl::ProcessMore(FlowRecord& flow, TcpExtract& st, Direction& d,
+                                     bool from_orig, int64_t ts) {
+  Bytes buf = d.buf;
+  switch (d.proto) {
+    case Proto::kSmb:
+      return ProcessSmb(flow, st, d, from_orig, ts);
+    case Proto::kDceRpc: {
+      // Bind / alter-context PDUs carry the NTLMSSP messages in their auth trailer.
+      for (int n = 0; n < 8; ++n) {
+        auto len = extract::DceRpcPduLength(buf.subspan(d.offset), false);
+        if (!len) {
+          ++stats_.malformed;
+          return true;
+        }
+        if (*len == 0) return false;
+        Bytes pdu = buf.subspan(d.offset, *len);
+        d.offset += *len;
+        if (auto m = extract::FindNtlm(pdu)) {
+          OnNtlm(flow, *m, from_orig, ts, "dce_rpc");
+          if (m->type == 2 || m->type == 3) return true;
+        }
+      }
+      return true;
+    }
+    case Proto::kKerberos: {
+      if (buf.size() < 4) return false;
+      size_t len = Be32At(buf, 0) & 0x7fffffffu;
+      if (buf.size() < 4 + len) return buf.size() >= config_.max_bytes_per_direction;
+      if (auto m = extract::ParseKerberos(buf.subspan(4, len))) {
+        OnKerberos(flow, *m, ts);
+      } else {
+        ++stats_.malformed;
+      }
+      return true;
+    }
+    case Proto::kPostgres: {
+      if (from_orig) return true;  // the startup message names a user: nothing for us
+      if (d.tls_inner) return FeedTlsAt(flow, d, from_orig, ts);
+      if (buf[0] == 'S') {  // TLS after SSLRequest: the server certificate
+        d.tls_inner = true;
+        d.tls_at = 1;
+        return FeedTlsAt(flow, d, from_orig, ts);
+      }
+      auto version = extract::PostgresServerVersion(buf);
+      if (!version) return false;
+      if (!version->empty()) {
+        rules::HostRef host;
+        host.ip = flow.id.resp_h;
+        Identified(host, flow.id.resp_p, 6, true, "postgresql_banners",
+                   "PostgreSQL " + *version, Origin(flow, ts, "postgresql", *version), 50);
+      }
+      return true;
+    }
+    case Proto::kRdp: {
+      if (d.tls_inner) return FeedTlsAt(flow, d, from_orig, ts);
+      auto len = extract::TpktLength(buf.subspan(d.offset));
+      if (!len) {
+        // After the X.224 exchange with TLS or CredSSP selected, the TLS handshake follows.
+        if (d.stage == 1 && d.tls.LooksLikeTls(buf.subspan(d.offset))) {
+          d.tls_inner = true;
+          d.tls_at = d.offset;
+          return FeedTlsAt(flow, d, from_orig, ts);
+        }
+        return true;
+      }
+      if (*len == 0) return false;
+      Bytes tpkt = buf.subspan(d.offset, *len);
+      d.offset += *len;
+      if (d.stage == 0) {
+        d.stage = 1;
+        auto c = extract::ParseRdpConnection(tpkt);
+        if (!c) {
+          ++stats_.malformed;
+          return true;
+        }
+        // The request's cookie is a user name: it stays out of the facts (docs/privacy.md).
+        if (!c->request && c->protocols) {
+          rules::HostRef host;
+          host.ip = flow.id.resp_h;
+          std::string raw = "selected=" + extract::RdpProtocolName(*c->protocols);
+          Plain(host, flow.id.resp_p, 6, true, "rdp", "RDP", "", Origin(flow, ts, "rdp", raw));
+          if (*c->protocols == 0) return true;  // standard RDP security: no TLS follows
+        } else if (!c->request && c->failure) {
+          return true;
+        }
+        return ProcessMore(flow, st, d, from_orig, ts);  // a TLS ClientHello may follow at once
+      }
+      if (from_orig) {
+        if (auto core = extract::FindRdpClientCore(tpkt)) {
+          rules::HostRef host;
+          host.ip = flow.id.orig_h;
+          std::string raw = "client_build=" + std::to_string(core->build) + "; client_name=" +
+                            core->client_name;
+          Plain(host, 0, 6, false, "rdp_client", "RDP client", std::to_string(core->build),
+                Origin(flow, ts, "rdp", raw));
+          if (!core->client_name.empty()) {
+            Name(flow.id.orig_h, std::nullopt, core->client_name, "netbios",
+                 Origin(flow, ts, "rdp", raw));
+          }
+        }
+      }
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
+bool ExtractorSet::Impl::ProcessSmb(FlowRecord& flow, TcpExtract& st, Direction& d,
+                                    bool from_orig, int64_t ts) {
+  Bytes buf = d.buf;
+  rules::HostRef server;
+  server.ip = flow.id.resp_h;
+  for (int n = 0; n < 16; ++n) {
+    auto len = extract::NbssMessageLength(buf.subspan(d.offset));
+    if (!len) {
+      ++stats_.malformed;
+      return true;
+    }
+    if (*len == 0) return false;
+    Bytes msg = buf.subspan(d.offset, *len);
+    d.offset += *len;
+    if (msg[0] != 0) continue;  // session request / response / keepalive
+    auto m = extract::ParseSmb(msg.subspan(4));
+    if (!m) {
+      ++stats_.malformed;
+      return true;
+    }
+    if (m->version == 1 && m->command == 0x72) {
+      if (!m->response) {
+        st.smb_dialects = m->dialects;
+      } else {
+        // A server that answers an SMB1 Negotiate in SMB1 has chosen an SMB1 dialect.
+        std::string dialect =
+            m->dialect_index >= 0 && static_cast<size_t>(m->dialect_index) < st.smb_dialects.size()
+                ? st.smb_dialects[static_cast<size_t>(m->dialect_index)]
+                : "";
+        std::string raw = "dialect=" + dialect + "; offered=";
+        for (size_t i = 0; i < st.smb_dialects.size(); ++i) {
+          raw += (i ? "," : "") + st.smb_dialects[i];
+        }
+        Plain(server, flow.id.resp_p, 6, true, "smb", "SMB", "1", Origin(flow, ts, "smb", raw));
+        NoteFlowAttributes(flow, 1, "", "");
+      }
+    } else if (m->version == 2 && m->command == 0 && m->response && m->dialect_revision != 0) {
+      std::string name = extract::Smb2DialectName(m->dialect_revision);
+      if (!name.empty()) {
+        Plain(server, flow.id.resp_p, 6, true, "smb", "SMB", name,
+              Origin(flow, ts, "smb", "dialect=" + name));
+        NoteFlowAttributes(flow, name[0] - '0', "", "");
+      }
+    } else if (m->version == 1 && m->command == 0x73 && m->response) {
+      std::string raw = "NativeOS=" + m->native_os + "; NativeLanMan=" + m->native_lanman;
+      if (!m->native_os.empty()) {
+        Identified(server, flow.id.resp_p, 6, true, "smb_native_os", m->native_os,
+                   Origin(flow, ts, "smb", raw), 70);
+      }
+      if (!m->native_lanman.empty() && m->native_lanman != m->native_os) {
+        Identified(server, flow.id.resp_p, 6, true, "smb_native_os", m->native_lanman,
+                   Origin(flow, ts, "smb", raw), 50);
+      }
+    }
+    if (auto ntlm = extract::FindNtlm(msg)) {
+      OnNtlm(flow, *ntlm, from_orig, ts, "smb");
+      if (ntlm->type == 3 || (ntlm->type == 2 && m->version == 2)) return true;
+    }
+    if (m->version == 1 && m->command == 0x73 && m->response && !m->native_os.empty()) return true;
+    if (m->version == 2 && m->command > 1) return true;  // past negotiate and session setup
+    if (m->version == 1 && m->command != 0x72 && m->command != 0x73) return true;
+  }
+  return false;
+}
+
+void ExtractorSet::Impl::OnNtlm(const FlowRecord& flow, const extract::NtlmMessage& m,
+                                bool from_orig, int64_t ts, const char* source) {
+  const rules::IpAddress& ip = from_orig ? flow.id.orig_h : flow.id.resp_h;
+  static constexpr const char* kTypes[] = {"", "NEGOTIATE", "CHALLENGE", "AUTHENTICATE"};
+  std::string raw = std::string("NTLMSSP ") + kTypes[m.type & 3];
+  if (!m.version.empty()) raw += " version=" + m.version;
+  if (!m.nb_computer.empty()) raw += " nb_computer=" + m.nb_computer;
+  if (!m.nb_domain.empty()) raw += " nb_domain=" + m.nb_domain;
+  if (!m.dns_computer.empty()) raw += " dns_computer=" + m.dns_computer;
+  if (!m.dns_domain.empty()) raw += " dns_domain=" + m.dns_domain;
+  if (!m.dns_tree.empty()) raw += " dns_tree=" + m.dns_tree;
+  if (!m.workstation.empty()) raw += " workstation=" + m.workstation;
+  if (!m.domain.empty()) raw += " domain=" + m.domain;  // the user name stays out (privacy)
+  auto origin = Origin(flow, ts, "ntlm", raw);
+  (void)source;
+  Name(ip, std::nullopt, m.nb_computer, "netbios", origin);
+  Name(ip, std::nullopt, m.dns_computer, "fqdn", origin);
+  Name(ip, std::nullopt, m.dns_domain.empty() ? m.nb_domain : m.dns_domain, "domain", origin);
+  Name(ip, std::nullopt, m.workstation, "netbios", origin);
+  Name(ip, std::nullopt, m.domain, "domain", origin);
+  if (!m.version.empty()) {
+    // The Windows build names the release (rules/fingerprints/windows_builds.yaml).
+    const rules::Identification* id = Identify("windows_builds", m.version);
+    rules::OsFact os;
+    os.host.ip = ip;
+    os.vendor = "Microsoft";
+    os.family = "Windows";
+    os.product = "Windows";
+    os.version = m.version;
+    os.confidence = 60;
+    if (id != nullptr && id->os.product) {
+      os.vendor = id->os.vendor.value_or("Microsoft");
+      os.family = id->os.family.value_or("Windows");
+      os.product = *id->os.product;
+      os.version = id->os.version.value_or(m.version);
+      os.confidence = 80;
+    }
+    os.origin = std::move(origin);
+    ++stats_.facts;
+    sink_.OnOs(os);
+  }
+}
+
+void ExtractorSet::Impl::OnKerberos(const FlowRecord& flow, const extract::KerberosMessage& m,
+                                    int64_t ts) {
+  ++stats_.windows;
+  std::string raw = "msg_type=" + std::to_string(m.msg_type) + " realm=" + m.realm;
+  for (size_t i = 0; i < m.sname.size(); ++i) raw += (i ? "/" : " sname=") + m.sname[i];
+  auto origin = Origin(flow, ts, "krb", raw);
+  // Both ends are in the realm: the KDC and its client.
+  Name(flow.id.resp_h, std::nullopt, m.realm, "realm", origin);
+  Name(flow.id.orig_h, std::nullopt, m.realm, "realm", origin);
+  // A machine account ("WS01$") names the client; user names are not reported.
+  if (m.cname.size() == 1 && m.cname[0].size() > 1 && m.cname[0].back() == '$') {
+    Name(flow.id.orig_h, std::nullopt, m.cname[0].substr(0, m.cname[0].size() - 1), "netbios",
+         origin);
+  }
+}
+
+bool ExtractorSet::Impl::FeedTlsAt(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {
+  d.tls.Feed(Bytes(d.buf).subspan(d.tls_at), [&](uint8_t type, Bytes body) {
+    OnTlsMessage(flow, d, from_orig, type, body, ts);
+  });
+  if (d.tls.malformed()) ++stats_.malformed;
+  return d.tls.done();
+}
+
+bool ExtractorSet::Impl::StartTls(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {
+  if (from_orig) return true;
+  if (d.tls_inner) return FeedTlsAt(flow, d, from_orig, ts);
+  // After "220 Ready to start TLS" (SMTP RFC 3207, FTP RFC 4217 "234"), "+OK Begin TLS" (POP3
+  // RFC 2595) or "a OK Begin TLS" (IMAP RFC 3501) the server's next bytes are a TLS ServerHello.
+  Bytes buf = d.buf;
+  for (size_t i = std::max<size_t>(d.offset, 1); i + 6 <= buf.size(); ++i) {
+    if (buf[i] == 0x16 && buf[i - 1] == '\n' && d.tls.LooksLikeTls(buf.subspan(i))) {
+      ++stats_.starttls;
+      d.tls_inner = true;
+      d.tls_at = i;
+      return FeedTlsAt(flow, d, from_orig, ts);
+    }
+  }
+  d.offset = buf.size() > 6 ? buf.size() - 6 : 0;
+  return false;
+}
+
+Proto ExtractorSet::Impl::OnUdpMore(FlowRecord& flow, const DecodedPacket& packet,
+                                    bool from_orig, Proto known) {
+  auto is_port = [&](uint16_t p) { return packet.src_port == p || packet.dst_port == p; };
+  Bytes payload = packet.payload;
+  int64_t ts = packet.timestamp_us;
+  rules::HostRef sender;
+  sender.ip = packet.src;
+  if ((known == Proto::kNone || known == Proto::kSnmp) && (is_port(161) || is_port(162))) {
+    auto m = extract::ParseSnmp(payload);
+    if (!m) return Proto::kNone;
+    ++stats_.snmp;
+    NoteFlowAttributes(flow, 0, extract::SnmpVersionName(m->version),
+                       m->version == 3 ? "" : m->community);
+    if (m->pdu == 0xa2 && !m->sys_descr.empty()) {  // GetResponse from the agent
+      std::string raw = m->sys_descr;
+      if (!m->sys_object_id.empty()) raw += " (sysObjectID " + m->sys_object_id + ")";
+      Identified(sender, packet.src_port, 17, true, "snmp_sysdescr", m->sys_descr,
+                 Origin(flow, ts, "snmp", raw), 70);
+    }
+    if (m->pdu == 0xa2 && !m->sys_name.empty()) {
+      Name(packet.src, std::nullopt, m->sys_name, "hostname", Origin(flow, ts, "snmp", m->sys_name));
+    }
+    return Proto::kSnmp;
+  }
+  if ((known == Proto::kNone || known == Proto::kNtp) && is_port(123)) {
+    auto m = extract::ParseNtp(payload);
+    if (!m) return Proto::kNone;
+    ++stats_.ntp;
+    if (m->mode == 6 && !m->version_text.empty()) {
+      Identified(sender, packet.src_port, 17, true, "ntp_banners", m->version_text,
+                 Origin(flow, ts, "ntp", m->version_text), 50);
+    } else if (m->mode == 4 && (from_orig ? flow.orig.packets : flow.resp.packets) == 1) {
+      // The first server reply of the flow: protocol version, stratum and reference.
+      std::string raw = "NTPv" + std::to_string(m->version) + " stratum=" +
+                        std::to_string(m->stratum) + " refid=" + m->reference_id;
+      Plain(sender, packet.src_port, 17, true, "ntp", "NTP", std::to_string(m->version),
+            Origin(flow, ts, "ntp", raw));
+    }
+    return Proto::kNtp;
+  }
+  if ((known == Proto::kNone || known == Proto::kKerberos) && is_port(88)) {
+    if (!payload.empty() && payload[0] == 0x7e) return Proto::kKerberos;  // KRB-ERROR
+    auto m = extract::ParseKerberos(payload);
+    if (!m) return Proto::kNone;
+    if (m->msg_type == 10 || m->msg_type == 12) OnKerberos(flow, *m, ts);
+    return Proto::kKerberos;
+  }
+  return Proto::kNone;
+}
+
+void ExtractorSet::Impl::OnNeighbor(const DecodedPacket& packet, Bytes frame) {
+  // LLDP: ethertype 0x88cc (IEEE 802.1AB); CDP: 01:00:0c:cc:cc:cc with SNAP 0x2000.
+  static constexpr MacAddress kCdp = {0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc};
+  bool cdp = frame.size() >= 14 && std::equal(kCdp.begin(), kCdp.end(), frame.begin());
+  bool lldp = frame.size() >= 14 && frame[12] == 0x88 && frame[13] == 0xcc;
+  if (!cdp && !lldp) return;
+  auto n = extract::ParseLldpOrCdp(frame);
+  if (!n) {
+    ++stats_.malformed;
+    return;
+  }
+  ++stats_.neighbors;
+  // Advertised every 30-60 s: reported again after arp_repeat_us, like ARP pairs.
+  uint64_t key = std::hash<std::string>{}(n->system_name + '\0' + n->system_description);
+  for (uint8_t b : packet.src_mac) key = key * 131 + b;
+  auto [it, inserted] = neighbors_seen_.try_emplace(key, packet.timestamp_us);
+  if (!inserted) {
+    if (packet.timestamp_us - it->second < config_.arp_repeat_us) return;
+    it->second = packet.timestamp_us;
+  } else if (neighbors_seen_.size() > config_.max_arp_keys) {
+    neighbors_seen_.clear();
+  }
+  const char* source = lldp ? "lldp" : "cdp";
+  rules::HostRef host;
+  if (n->management) host.ip = *n->management;
+  host.mac = n->chassis_mac ? *n->chassis_mac : rules::Mac(packet.src_mac);
+  rules::FactOrigin origin;
+  origin.ts_us = packet.timestamp_us;
+  origin.source = source;
+  origin.raw = "name=" + n->system_name + "; description=" + n->system_description;
+  if (!n->platform.empty()) origin.raw += "; platform=" + n->platform;
+  if (!n->system_name.empty()) {
+    rules::NameFact f;
+    f.host = host;
+    f.name = n->system_name;
+    f.kind = "lldp";
+    f.origin = origin;
+    ++stats_.facts;
+    sink_.OnName(f);
+  }
+  if (!n->system_description.empty()) {
+    // The same text an agent's sysDescr carries (LLDP-MIB lldpLocSysDesc is sysDescr).
+    Identified(host, 0, 0, true, "snmp_sysdescr", n->system_description, origin, 60);
+  }
+  if (n->management) {
+    rules::AddressFact a;
+    a.mac = *host.mac;
+    a.ip = *n->management;
+    a.origin = origin;
+    ++stats_.facts;
+    sink_.OnAddress(a);
+  }
+}
+
+void ExtractorSet::Impl::OnSyn(FlowRecord& flow, const DecodedPacket& packet) {
+  bool response = (packet.tcp_flags & kTcpAck) != 0;
+  auto o = extract::ObserveSyn(packet);
+  if (!o) return;
+  ++stats_.p0f_packets;
+  auto m = p0f_->Match(*o, response);
+  if (!m || m->label->os_class == "!") return;  // no match, or an application (scanner) label
+  // Once per (host, label) per run: the same host opens many connections.
+  uint64_t key = rules::IpAddressHash{}(packet.src) * 0x9e3779b97f4a7c15ull ^
+                 reinterpret_cast<uintptr_t>(m->label) ^ (m->fuzzy ? 1 : 0);
+  if (!p0f_seen_.insert(key).second) return;
+  if (p0f_seen_.size() > config_.max_service_keys) {
+    p0f_seen_.clear();
+    p0f_seen_.insert(key);
+  }
+  ++stats_.p0f_matches;
+  rules::OsFact os;
+  os.host.ip = packet.src;
+  if (packet.has_mac && packet.tunnel_depth == 0 && IsLocal(packet.src)) {
+    os.host.mac = rules::Mac(packet.src_mac);
+  }
+  const auto& l = *m->label;
+  os.family = l.os_class == "win" ? "Windows" : l.name;
+  os.product = l.name;
+  os.version = l.flavor;
+  // p0f is a weak signal next to banners: 40 exact, 30 generic, 20 fuzzy.
+  os.confidence = m->fuzzy ? 20 : l.generic ? 30 : 40;
+  os.origin = Origin(flow, packet.timestamp_us, "p0f",
+                     o->RawSignature() + " -> " + (l.generic ? "g:" : "s:") + l.os_class + ":" +
+                         l.name + ":" + l.flavor + (m->fuzzy ? " (fuzzy)" : ""));
+  ++stats_.facts;
+  sink_.OnOs(os);
+}
+
+void ExtractorSet::Impl::Identified(const rules::HostRef& host, uint16_t port, uint8_t transport,
+                                    bool server, const char* kind, std::string_view banner,
+                                    rules::FactOrigin origin, int os_confidence) {
+  rules::SoftwareFact f;
+  f.host = host;
+  f.port = server ? port : 0;
+  f.transport = transport;
+  f.role = server ? "server" : "client";
+  f.kind = kind;
+  const rules::Identification* id = Identify(kind, banner);
+  if (id != nullptr) {
+    const auto& s = id->service;
+    if (s.product) {
+      f.vendor = s.vendor.value_or("");
+      f.product = *s.product;
+      f.version = s.version.value_or("");
+    } else if (id->hw.product || id->hw.vendor) {
+      f.vendor = id->hw.vendor.value_or("");
+      f.product = id->hw.product.value_or("");
+    } else if (id->os.product) {
+      f.vendor = id->os.vendor.value_or("");
+      f.product = *id->os.product;
+      f.version = id->os.version.value_or("");
+    }
+    f.cpe23 = id->cpe23.value_or("");
+  }
+  if (f.product.empty()) {
+    rules::SoftwareDescription desc = rules::ParseSoftware(banner);
+    f.product = desc.name;
+    f.version = FormatVersion(desc.version);
+  }
+  f.origin = std::move(origin);
+  ++stats_.facts;
+  sink_.OnSoftware(f);
+  if (id != nullptr && (id->os.product || id->os.family)) {
+    rules::OsFact os;
+    os.host = f.host;
+    os.vendor = id->os.vendor.value_or("");
+    os.product = id->os.product.value_or("");
+    os.version = id->os.version.value_or("");
+    os.family = id->os.family.value_or("");
+    os.confidence = os_confidence;
+    os.origin = f.origin;
+    ++stats_.facts;
+    sink_.OnOs(os);
+  }
+}
+
+void ExtractorSet::Impl::Plain(const rules::HostRef& host, uint16_t port, uint8_t transport,
+                               bool server, const char* kind, std::string product,
+                               std::string version, rules::FactOrigin origin) {
+  rules::SoftwareFact f;
+  f.host = host;
+  f.port = server ? port : 0;
+  f.transport = transport;
+  f.role = server ? "server" : "client";
+  f.kind = kind;
+  f.product = std::move(product);
+  f.version = std::move(version);
+  f.origin = std::move(origin);
+  ++stats_.facts;
+  sink_.OnSoftware(f);
+}
+
+void ExtractorSet::Impl::NoteFlowAttributes(FlowRecord& flow, int smb_version,
+                                            const std::string& snmp_version,
+                                            const std::string& snmp_community) {
+  // The call point for the per-flow attributes record (smb_version, snmp_version,
+  // snmp_community for rules::engine::FlowObservation). FlowRecord has no such record yet; when
+  // it comes, fill it here.
+  (void)flow;
+  (void)smb_version;
+  (void)snmp_version;
+  (void)snmp_community;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 ExtractorSet::ExtractorSet(const ExtractConfig& config, const rules::FingerprintDb* fingerprints,
                            rules::FactSink& facts, const std::vector<rules::Cidr>& local_nets)
-    : impl_(std::make_unique<Impl>(config, fingerprints, facts, local_nets)) {}
+    : impl_(std::make_unique<Impl>(config, fingerprints, facts, local_nets)) {
+  if (!config.p0f_database.empty()) {
+    auto db = extract::LoadP0f(config.p0f_database);
+    if (db) {
+      impl_->p0f_ = std::move(*db);
+    } else {
+      impl_->p0f_warning_ = db.error().message + " (p0f OS signatures off)";
+    }
+  }
+}
+
+const std::string& ExtractorSet::warning() const { return impl_->p0f_warning_; }
 
 ExtractorSet::~ExtractorSet() = default;
 
@@ -794,8 +1384,7 @@ void ExtractorSet::OnPacket(FlowRecord& flow, const DecodedPacket& packet, bool 
 }
 
 void ExtractorSet::OnNonIp(const DecodedPacket& packet, std::span<const uint8_t> frame) {
-  (void)frame;
-  impl_->OnNonIp(packet);
+  impl_->OnNonIp(packet, frame);
 }
 
 void ExtractorSet::OnFlowEnd(FlowRecord& flow) { impl_->OnFlowEnd(flow); }

@@ -148,6 +148,129 @@ std::optional<DnsMessage> ParseDns(Bytes udp_payload, bool netbios = false);
 // "4.3.2.1.in-addr.arpa" / nibble ".ip6.arpa" names to the address; nullopt otherwise.
 std::optional<rules::IpAddress> PtrNameToAddress(std::string_view name);
 
+// ---- ASN.1 BER/DER (Kerberos, SNMP): definite lengths only, at most 4 length bytes.
+struct Tlv {
+  uint8_t tag = 0;  // the identifier octet (low-tag-number form only)
+  Bytes value;
+};
+// Reads the TLV at the start of `*in` and advances `*in` past it; nullopt when truncated,
+// indefinite or multi-byte-tagged.
+std::optional<Tlv> ReadTlv(Bytes* in);
+// UTF-16LE to printable ASCII (non-ASCII code units become '?'), at most `max` characters.
+std::string Utf16LeToText(Bytes in, size_t max = 256);
+
+// ---- SMB over the NetBIOS session service (RFC 1002 4.3) or direct TCP 445 ([MS-SMB2] 2.1).
+// The total length (4 + length) of the NBSS message at the start of `stream`: 0 while incomplete,
+// nullopt when the first bytes are no NBSS message header.
+std::optional<size_t> NbssMessageLength(Bytes stream);
+// An NBSS session message carrying an SMB1 or SMB2 header, or a session request/response (139).
+bool LooksLikeSmb(Bytes stream);
+struct SmbMessage {
+  int version = 0;       // 1 (\xffSMB, [MS-CIFS]) or 2 (\xfeSMB, [MS-SMB2]; also SMB 3.x)
+  bool response = false;
+  uint16_t command = 0;
+  std::vector<std::string> dialects;  // SMB1 Negotiate request dialect strings, at most 16
+  int dialect_index = -1;             // SMB1 Negotiate response
+  uint16_t dialect_revision = 0;      // SMB2 Negotiate response (0x0202 ... 0x0311)
+  std::string native_os;              // SMB1 Session Setup AndX response
+  std::string native_lanman;
+};
+// `body`: the NBSS message body (the SMB header onwards).
+std::optional<SmbMessage> ParseSmb(Bytes body);
+// "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" for an SMB2 dialect revision; "" otherwise.
+std::string Smb2DialectName(uint16_t revision);
+
+// ---- NTLMSSP ([MS-NLMP] 2.2.1): NEGOTIATE (1), CHALLENGE (2), AUTHENTICATE (3).
+struct NtlmMessage {
+  uint32_t type = 0;
+  std::string version;      // "10.0.20348" when the VERSION structure is present
+  // CHALLENGE target info AV pairs ([MS-NLMP] 2.2.2.1).
+  std::string nb_computer, nb_domain, dns_computer, dns_domain, dns_tree;
+  // AUTHENTICATE (and NEGOTIATE, when supplied).
+  std::string domain, user, workstation;
+};
+// `msg` starts at the "NTLMSSP\0" signature; offsets inside are relative to it.
+std::optional<NtlmMessage> ParseNtlm(Bytes msg);
+// The first NTLMSSP message in `data` (SMB security blobs, DCE-RPC auth trailers).
+std::optional<NtlmMessage> FindNtlm(Bytes data);
+// HTTP "Authorization: NTLM <base64>" / "WWW-Authenticate: NTLM <base64>" in a head.
+std::optional<NtlmMessage> FindHttpNtlm(std::string_view head);
+std::optional<std::string> Base64Decode(std::string_view text, size_t max = 8192);
+
+// ---- DCE-RPC connection-oriented PDUs (C706 12.6): the PDU length at the start of `stream`,
+// 0 while incomplete, nullopt when the bytes are no bind/bind_ack/alter_context/auth3 PDU.
+std::optional<size_t> DceRpcPduLength(Bytes stream, bool first);
+
+// ---- Kerberos (RFC 4120 5.4.1): AS-REQ (10) / TGS-REQ (12) and AS-REP/TGS-REP (11/13).
+struct KerberosMessage {
+  uint8_t msg_type = 0;
+  std::string realm;
+  std::vector<std::string> cname;   // name-string components, at most 4
+  std::vector<std::string> sname;
+};
+// `message`: the KRB message (UDP payload, or a TCP record after its 4-byte length).
+std::optional<KerberosMessage> ParseKerberos(Bytes message);
+
+// ---- SNMP v1/v2c (RFC 1157, RFC 3416) messages.
+struct SnmpMessage {
+  int version = 0;           // 0 v1, 1 v2c, 3 v3 (v3 is not parsed further)
+  std::string community;     // cleaned
+  uint8_t pdu = 0;           // 0xa0 Get ... 0xa2 Response ... 0xa8 Report
+  std::string sys_descr;     // 1.3.6.1.2.1.1.1.0
+  std::string sys_name;      // 1.3.6.1.2.1.1.5.0
+  std::string sys_object_id; // 1.3.6.1.2.1.1.2.0, dotted
+};
+std::optional<SnmpMessage> ParseSnmp(Bytes udp_payload);
+std::string SnmpVersionName(int version);  // "1", "2c", "3"
+
+// ---- NTP (RFC 5905 7.3) mode 4 server replies and mode 6 (RFC 1305 appendix B) read-variables.
+struct NtpMessage {
+  uint8_t version = 0;
+  uint8_t mode = 0;
+  uint8_t stratum = 0;
+  std::string reference_id;  // stratum 1: the 4 ASCII characters; else the IPv4 address
+  std::string version_text;  // mode 6: the value of "version=" (ntpd's banner), cleaned
+};
+std::optional<NtpMessage> ParseNtp(Bytes udp_payload);
+
+// ---- PostgreSQL (protocol 3.0, "Message Formats"): the server's ParameterStatus
+// "server_version"; nullopt while it has not come (or the bytes are no backend messages).
+bool LooksLikePostgresServer(Bytes stream);
+std::optional<std::string> PostgresServerVersion(Bytes stream);
+
+// ---- RDP: TPKT (RFC 1006) + X.224 ([MS-RDPBCGR] 2.2.1.1/2.2.1.2) and client core data.
+// The TPKT length at the start of `stream`: 0 while incomplete, nullopt when not TPKT.
+std::optional<size_t> TpktLength(Bytes stream);
+struct RdpConnection {
+  bool request = false;          // X.224 Connection Request (client) / Confirm (server)
+  std::string cookie;            // "Cookie: mstshash=USER" (a user name: evidence only)
+  std::optional<uint32_t> protocols;  // requested (client) or selected (server) protocols
+  bool failure = false;          // RDP_NEG_FAILURE
+};
+// `tpkt`: one whole TPKT packet.
+std::optional<RdpConnection> ParseRdpConnection(Bytes tpkt);
+struct RdpClientCore {
+  uint32_t version = 0;   // 0x00080004 = RDP 5.0+ ...
+  uint32_t build = 0;     // clientBuild
+  std::string client_name;
+};
+// The TS_UD_CS_CORE block in an MCS Connect Initial (standard RDP security only; with TLS or
+// CredSSP it is encrypted).
+std::optional<RdpClientCore> FindRdpClientCore(Bytes data);
+// "TLS", "CredSSP", "RDP" (standard), "CredSSP-EX", "RDSTLS" for a selected protocol.
+std::string RdpProtocolName(uint32_t selected);
+
+// ---- LLDP (IEEE 802.1AB) and CDP (Cisco, SNAP 0x2000) frames.
+struct NeighborInfo {
+  std::string system_name;
+  std::string system_description;  // LLDP system description / CDP software version
+  std::string platform;            // CDP platform
+  std::optional<rules::Mac> chassis_mac;
+  std::optional<rules::IpAddress> management;
+};
+// `frame`: the Ethernet frame (from the destination MAC).
+std::optional<NeighborInfo> ParseLldpOrCdp(Bytes frame);
+
 // ---- Hashes (OpenSSL EVP), lower-case hex.
 std::string Md5Hex(std::string_view data);
 std::string Sha256Hex(std::string_view data);

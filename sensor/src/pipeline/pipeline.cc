@@ -136,8 +136,8 @@ void Pipeline::OnPacket(const PacketView& frame) {
     weirds_.Add(packet_.weird);
   }
   if (!usable) {
-    if (extractors_ != nullptr && packet_.is_arp) {
-      extractors_->OnNonIp(packet_, frame.bytes);
+    if (extractors_ != nullptr && (packet_.is_arp || packet_.ip_version == 0)) {
+      extractors_->OnNonIp(packet_, frame.bytes);  // ARP, LLDP, CDP
     }
     if (packet_.weird != Weird::kNone) {
       ReportWeird(now_us_, packet_.weird, packet_, nullptr);

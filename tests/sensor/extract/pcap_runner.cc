@@ -19,7 +19,7 @@ const rules::FingerprintDb* TestFingerprints() {
 }
 
 bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stats,
-                const std::vector<rules::Cidr>& local_nets) {
+                const std::vector<rules::Cidr>& local_nets, const ExtractConfig& config) {
   auto source = OpenPcapFile(path);
   if (!source) {
     ADD_FAILURE() << path << ": " << source.error().message;
@@ -30,7 +30,8 @@ bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stat
     ADD_FAILURE() << classifier.error().message;
     return false;
   }
-  ExtractorSet extract(ExtractConfig{}, TestFingerprints(), *sink, local_nets);
+  ExtractorSet extract(config, TestFingerprints(), *sink, local_nets);
+  EXPECT_EQ(extract.warning(), "");
   Decoder decoder;
   FlowTable flows(FlowTableConfig{}, [&](FlowRecord& flow, FlowEndReason reason) {
     if (reason == FlowEndReason::kInterim) return;
@@ -48,7 +49,7 @@ bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stat
     }
     if (!*more) break;
     if (!decoder.Decode(view, &packet)) {
-      if (packet.is_arp) extract.OnNonIp(packet, view.bytes);
+      extract.OnNonIp(packet, view.bytes);  // ARP, LLDP, CDP
       continue;
     }
     now = std::max(now, packet.timestamp_us);

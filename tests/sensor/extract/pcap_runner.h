@@ -32,6 +32,7 @@ const rules::FingerprintDb* TestFingerprints();
 // Reads `path` to its end and flushes the flow table. Returns false (with a gtest failure) when
 // the capture cannot be opened.
 bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stats = nullptr,
-                const std::vector<rules::Cidr>& local_nets = {});
+                const std::vector<rules::Cidr>& local_nets = {},
+                const ExtractConfig& config = ExtractConfig{});
 
 }  // namespace sensor::testing

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "rules/facts.h"
@@ -37,6 +38,9 @@ struct ExtractConfig {
   size_t max_service_keys = 65536;           // ServiceFact dedupe set; cleared when full
   size_t max_arp_keys = 16384;               // ARP (mac, ip) dedupe set; cleared when full
   int64_t arp_repeat_us = 600'000'000;       // an ARP pair is reported again after this time
+  // p0f's signature file (inventory.p0f_database, Debian's /etc/p0f/p0f.fp); "" = p0f off. A
+  // file that cannot be read leaves p0f off with warning() saying why.
+  std::string p0f_database;
 };
 
 // Named counters (hostile input is counted, never fatal).
@@ -52,6 +56,10 @@ struct ExtractStats {
   uint64_t truncated = 0;         // directions that hit max_bytes before a message completed
   uint64_t facts = 0;             // facts handed to the sink
   uint64_t identify_cache_hits = 0;  // fingerprint lookups answered from the memo
+  uint64_t windows = 0, rdp = 0, postgres = 0;   // SMB/DCE-RPC/Kerberos, RDP, PostgreSQL flows
+  uint64_t snmp = 0, ntp = 0, neighbors = 0;     // SNMP/NTP datagrams, LLDP/CDP frames
+  uint64_t starttls = 0;          // TLS handshakes found after STARTTLS / AUTH TLS
+  uint64_t p0f_packets = 0, p0f_matches = 0;     // SYN/SYN+ACK looked at, OS facts from p0f
 };
 
 // Owned by the pipeline; one per capture thread; not thread-safe. Holds a reference to the sink
@@ -77,6 +85,8 @@ class ExtractorSet {
   void OnFlowEnd(FlowRecord& flow);
 
   ExtractStats stats() const;
+  // Why an optional part is off ("" when all is well): the p0f database could not be read.
+  const std::string& warning() const;
 
   class Impl;  // public only for the private helpers in src/extract/
 
