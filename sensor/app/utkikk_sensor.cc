@@ -235,8 +235,11 @@ int Run(int argc, char** argv) {
         });
       }
     }
-    extractors = std::make_unique<sensor::ExtractorSet>(sensor::ExtractConfig{}, fingerprints.get(),
-                                                        *facts, config->local_nets);
+    sensor::ExtractConfig extract_config;
+    extract_config.p0f_database = config->inventory.p0f_database;
+    extractors = std::make_unique<sensor::ExtractorSet>(extract_config, fingerprints.get(), *facts,
+                                                        config->local_nets);
+    if (!extractors->warning().empty()) log->warn("{}", extractors->warning());
   }
 
   auto classifier = sensor::MakeNdpiClassifier(sensor::ClassifierConfig{});

@@ -142,6 +142,7 @@ Result<> ReadInventory(const YamlNode& node, InventorySettings* c) {
   r.Optional("enabled", BoolInto(&c->enabled));
   r.Optional("database", TextInto(&c->database, "database"));
   r.Optional("fingerprints", TextInto(&c->fingerprints));
+  r.Optional("p0f_database", TextInto(&c->p0f_database));
   return r.Finish();
 }
 

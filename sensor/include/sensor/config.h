@@ -31,6 +31,7 @@ struct InventorySettings {
   bool enabled = true;
   std::string database = "/var/lib/utkikk/inventory.db";
   std::string fingerprints;  // fingerprint database folder; "" = the one shipped with the build
+  std::string p0f_database = "/etc/p0f/p0f.fp";  // p0f's TCP signatures (package p0f); "" = off
 };
 
 // The `summary:` section: inventory changes in batches for utkikk-uplink (docs/privacy.md).
