@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -445,6 +446,7 @@ class Summariser::Impl {
   // ---- health and log senders ----
 
   bool HealthField(std::string name, std::string json) {
+    std::lock_guard lock(inputs_mu_);
     if (!ValidFieldName(name) || ReservedHealthName(name)) {
       ++stats_.health_fields_refused;
       return false;
@@ -462,7 +464,10 @@ class Summariser::Impl {
     return true;
   }
 
-  void LogSenders(std::vector<LogSenderSummary> senders) { log_senders_ = std::move(senders); }
+  void LogSenders(std::vector<LogSenderSummary> senders) {
+    std::lock_guard lock(inputs_mu_);
+    log_senders_ = std::move(senders);
+  }
 
   void Advance(int64_t now_us) {
     if (closed_ || now_us <= 0) return;
@@ -761,6 +766,7 @@ class Summariser::Impl {
   }
 
   bool LogSendersChanged() const {
+    std::lock_guard lock(inputs_mu_);
     for (const LogSenderSummary& l : log_senders_) {
       auto it = log_senders_sent_.find(l.sender);
       if (it == log_senders_sent_.end() || it->second.messages != l.messages ||
@@ -793,6 +799,7 @@ class Summariser::Impl {
     Uint(out, "missed_bytes", missed_bytes_);
     AppendClock(out);
     AppendDisk(config_.disk_paths, out);
+    std::lock_guard lock(inputs_mu_);  // health_fields_ and health_fields_refused
     const SummariserStats& s = stats_;
     for (const auto& [key, value] :
          {std::pair{"facts", s.facts}, {"changes", s.changes}, {"batches", s.batches},
@@ -887,6 +894,7 @@ class Summariser::Impl {
   std::vector<std::string> LogSenderLines() {
     std::vector<std::string> lines;
     if (log_senders_sent_.size() > kMaxLogSenders) log_senders_sent_.clear();  // resend all
+    std::lock_guard lock(inputs_mu_);
     for (const LogSenderSummary& l : log_senders_) {
       SentLogSender now{l.messages, l.bytes, l.last_seen_us, l.quiet};
       auto [it, fresh] = log_senders_sent_.try_emplace(l.sender, now);
@@ -992,6 +1000,8 @@ class Summariser::Impl {
   std::map<std::string, FlowHost> flow_hosts_;        // by host
   uint64_t window_flows_ = 0, flows_with_gaps_ = 0, missed_bytes_ = 0;
   std::vector<std::string> alert_lines_;  // serialised at arrival
+  // Set from other threads (SetHealthField, SetLogSenders): guarded by inputs_mu_.
+  mutable std::mutex inputs_mu_;
   std::map<std::string, std::string> health_fields_;
   std::vector<LogSenderSummary> log_senders_;
   std::unordered_map<std::string, SentLogSender> log_senders_sent_;

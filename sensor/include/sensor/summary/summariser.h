@@ -115,8 +115,9 @@ struct SummariserStats {
   uint64_t health_fields_refused = 0;  // SetHealthField with a bad name or invalid JSON
 };
 
-// Owned by the sensor's main (one per sensor). Not thread-safe: facts, Flush and Close come from
-// one thread (the packet thread). `next` (may be null) is not owned and must outlive it.
+// Owned by the sensor's main (one per sensor). Facts, flows, alerts, Tick, Flush and Close come
+// from one thread (the packet thread); SetHealthField and SetLogSenders may be called from any
+// thread. `next` (may be null) is not owned and must outlive it.
 class Summariser : public rules::FactSink {
  public:
   Summariser(SummariserConfig config, std::unique_ptr<uplink::SpoolWriter> spool,
