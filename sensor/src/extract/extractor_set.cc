@@ -1205,8 +1205,10 @@ void ExtractorSet::Impl::OnNeighbor(const DecodedPacket& packet, Bytes frame) {
   }
   ++stats_.neighbors;
   // Advertised every 30-60 s: reported again after arp_repeat_us, like ARP pairs.
+  rules::Mac src_mac;
+  std::copy(frame.begin() + 6, frame.begin() + 12, src_mac.begin());
   uint64_t key = std::hash<std::string>{}(n->system_name + '\0' + n->system_description);
-  for (uint8_t b : packet.src_mac) key = key * 131 + b;
+  for (uint8_t b : src_mac) key = key * 131 + b;
   auto [it, inserted] = neighbors_seen_.try_emplace(key, packet.timestamp_us);
   if (!inserted) {
     if (packet.timestamp_us - it->second < config_.arp_repeat_us) return;
@@ -1217,7 +1219,7 @@ void ExtractorSet::Impl::OnNeighbor(const DecodedPacket& packet, Bytes frame) {
   const char* source = lldp ? "lldp" : "cdp";
   rules::HostRef host;
   if (n->management) host.ip = *n->management;
-  host.mac = n->chassis_mac ? *n->chassis_mac : rules::Mac(packet.src_mac);
+  host.mac = n->chassis_mac ? *n->chassis_mac : src_mac;
   rules::FactOrigin origin;
   origin.ts_us = packet.timestamp_us;
   origin.source = source;

@@ -156,5 +156,82 @@ TEST(ExtractMoreTest, P0fOsFromSynAndSynAck) {
   EXPECT_NE(off.warning().find("/nonexistent/p0f.fp"), std::string::npos);
 }
 
+// No capture in the test data carries LLDP or an SNMP sysDescr: frames built here, through the
+// same entry points the pipeline uses.
+TEST(ExtractMoreTest, LldpFrameThroughOnNonIp) {
+  RecordingSink s;
+  ExtractorSet extract(ExtractConfig{}, testing::TestFingerprints(), s, {});
+  std::vector<uint8_t> f = {0x01, 0x80, 0xc2, 0, 0, 0x0e, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55,
+                            0x88, 0xcc};
+  auto tlv = [&](uint8_t type, const std::string& v) {
+    f.push_back(static_cast<uint8_t>(type << 1 | (v.size() >> 8)));
+    f.push_back(static_cast<uint8_t>(v.size()));
+    f.insert(f.end(), v.begin(), v.end());
+  };
+  tlv(1, std::string("\x04\x02\x11\x22\x33\x44\x55", 7));
+  tlv(5, "core-sw1");
+  tlv(6, "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11, "
+         "RELEASE SOFTWARE (fc3)");
+  tlv(8, std::string("\x05\x01\x0a\x00\x00\x02\x02\x00\x00\x00\x01\x00", 12));
+  f.push_back(0);
+  f.push_back(0);
+  DecodedPacket p;  // what the decoder leaves for a frame without IP
+  p.timestamp_us = 1'000'000;
+  extract.OnNonIp(p, f);
+  extract.OnNonIp(p, f);  // the next advertisement, 30 s later: not reported again
+  ASSERT_EQ(s.names.size(), 1u);
+  EXPECT_EQ(s.names[0].name, "core-sw1");
+  EXPECT_EQ(s.names[0].kind, "lldp");
+  EXPECT_EQ(s.names[0].host.ip.ToString(), "10.0.0.2");
+  ASSERT_TRUE(s.names[0].host.mac);
+  EXPECT_EQ(rules::MacToString(*s.names[0].host.mac), "02:11:22:33:44:55");
+  ASSERT_EQ(s.software.size(), 1u);
+  EXPECT_EQ(s.software[0].kind, "snmp_sysdescr");
+  EXPECT_EQ(s.software[0].origin.source, "lldp");
+  std::printf("  lldp: %s %s %s; os facts %zu\n", s.software[0].vendor.c_str(),
+              s.software[0].product.c_str(), s.software[0].version.c_str(), s.os.size());
+  EXPECT_EQ(s.addresses.size(), 1u);
+  EXPECT_EQ(extract.stats().neighbors, 2u);
+}
+
+TEST(ExtractMoreTest, SnmpGetResponseSysDescrThroughOnPacket) {
+  RecordingSink s;
+  ExtractorSet extract(ExtractConfig{}, testing::TestFingerprints(), s, {});
+  auto tlv = [](uint8_t tag, const std::string& v) {
+    return std::string(1, static_cast<char>(tag)) + static_cast<char>(v.size()) + v;
+  };
+  std::string descr = "Linux gw 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 x86_64";
+  std::string bind = tlv(0x30, tlv(0x06, std::string("\x2b\x06\x01\x02\x01\x01\x01\x00", 8)) +
+                                   tlv(0x04, descr));
+  std::string pdu = tlv(0xa2, tlv(0x02, "\x01") + tlv(0x02, std::string(1, '\0')) +
+                                  tlv(0x02, std::string(1, '\0')) + tlv(0x30, bind));
+  std::string msg = tlv(0x30, tlv(0x02, "\x01") + tlv(0x04, "public") + pdu);
+  const auto client = rules::IpAddress::FromV4(0xc0a80105), agent = rules::IpAddress::FromV4(0xc0a80101);
+  FlowRecord flow;
+  flow.key.proto = 17;
+  flow.id = {client, 40000, agent, 161, 17};
+  flow.orig.packets = 1;
+  flow.resp.packets = 1;
+  DecodedPacket p;
+  p.ip_version = 4;
+  p.ip_proto = 17;
+  p.src = agent;
+  p.src_port = 161;
+  p.dst_port = 40000;
+  p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
+  extract.OnPacket(flow, p, false);
+  extract.OnFlowEnd(flow);
+  ASSERT_EQ(s.software.size(), 1u);
+  EXPECT_EQ(s.software[0].host.ip, agent);
+  EXPECT_EQ(s.software[0].port, 161);
+  EXPECT_EQ(s.software[0].kind, "snmp_sysdescr");
+  EXPECT_EQ(s.software[0].origin.raw, descr);
+  EXPECT_FALSE(s.os.empty());  // the database names Linux (Debian)
+  for (const auto& o : s.os) std::printf("  snmp os: %s %s %s\n", o.vendor.c_str(), o.product.c_str(), o.version.c_str());
+  ASSERT_EQ(s.services.size(), 1u);
+  EXPECT_EQ(s.services[0].protocol, "snmp");
+  EXPECT_EQ(extract.stats().snmp, 1u);
+}
+
 }  // namespace
 }  // namespace sensor
