@@ -212,11 +212,15 @@ struct NameParts {
   std::string one_line, rfc2253, common_name;
 };
 
+// Name entries read per certificate name: shared CDN certificates list dozens of CNs in the
+// subject (nDPI's tls-rdn-extract.pcap: 48); each value is at most 256 bytes.
+constexpr int kMaxNameEntries = 64;
+
 NameParts NameOf(const X509_NAME* name) {
   NameParts out;
   int count = X509_NAME_entry_count(name);
   std::vector<std::string> rdns;
-  for (int i = 0; i < count && i < 32; ++i) {
+  for (int i = 0; i < count && i < kMaxNameEntries; ++i) {
     const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
     int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
     const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
@@ -396,7 +400,7 @@ bool NameOfDer(Bytes name, NameParts* out) {
       const OidName* type = AttributeName(oid.value);
       std::string text;
       if (type == nullptr || !StringOf(value.tag, value.value, 256, &text)) return false;
-      if (count++ >= 32) continue;  // NameOf looks at the first 32 entries
+      if (count++ >= kMaxNameEntries) continue;  // as NameOf
       if (type->common_name && out->common_name.empty()) out->common_name = text;
       if (!out->one_line.empty()) out->one_line += ", ";
       out->one_line += type->short_name + "=" + text;

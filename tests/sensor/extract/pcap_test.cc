@@ -148,6 +148,14 @@ TEST(ExtractPcapTest, NdpiInventoryFactsAgreement) {
   std::map<std::string, RecordingSink> runs;
   int checked = 0, agreed = 0;
   std::map<std::string, std::pair<int, int>> by_kind;
+  // What is known not to be found (kind + capture), and why:
+  //  - capwap.pcap: the DHCP request is inside CAPWAP data (UDP 5247, RFC 5415) carrying an 802.11
+  //    frame; the decoder does not open CAPWAP.
+  //  - os_detected.pcapng: the User-Agent is in a QUIC Initial (Google's transport parameter),
+  //    which needs QUIC Initial decryption; not ours.
+  const std::set<std::string> known_misses = {"DHCP host name capwap.pcap",
+                                              "User-Agent os_detected.pcapng"};
+  std::vector<std::string> unexpected_misses;
   while (std::getline(in, line)) {
     auto f = Split(line, '\t');
     if (f.size() < header.size()) f.resize(header.size());
@@ -173,6 +181,7 @@ TEST(ExtractPcapTest, NdpiInventoryFactsAgreement) {
       } else {
         std::printf("  missing %s in %s %s: %s\n", kind.c_str(), pcap.c_str(),
                     f[c_server].c_str(), what.c_str());
+        if (!known_misses.count(kind + " " + pcap)) unexpected_misses.push_back(kind + " " + pcap);
       }
     };
     if (!f[c_srv].empty()) check("Server", software_has("server", server, f[c_srv]), f[c_srv]);
@@ -190,6 +199,9 @@ TEST(ExtractPcapTest, NdpiInventoryFactsAgreement) {
   std::printf("inventory_facts.tsv: %d of %d facts found (%.1f%%)\n", agreed, checked,
               checked ? 100.0 * agreed / checked : 0.0);
   EXPECT_GE(agreed * 100, checked * 90);
+  // STARTTLS/RDP-TLS certificates and the 48-CN subject are found since issue 3's extractors.
+  EXPECT_TRUE(unexpected_misses.empty()) << unexpected_misses.size() << " unexpected, first: "
+                                         << (unexpected_misses.empty() ? "" : unexpected_misses[0]);
 }
 
 // ---- JA4 vectors (FoxIO): every TCP stream's JA4 must be computed.
