@@ -196,6 +196,7 @@ class ExtractorSet::Impl {
   bool ProcessSmb(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig, int64_t ts);
   bool FeedTlsAt(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
   bool StartTls(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
+  bool HttpNtlm(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
   Proto OnUdpMore(FlowRecord& flow, const DecodedPacket& packet, bool from_orig, Proto known);
   void OnNtlm(const FlowRecord& flow, const extract::NtlmMessage& m, bool from_orig, int64_t ts,
               const char* source);
@@ -397,6 +398,7 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
       return true;
     }
     case Proto::kHttp: {
+      if (d.stage == 1) return HttpNtlm(flow, d, from_orig, ts);
       auto head = extract::ParseHttpHead(text);
       if (!head) return false;
       if (head->request) {
@@ -415,6 +417,11 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
         if (!head->powered_by.empty()) {
           Software(flow, true, "http_servers", head->powered_by, head->powered_by, "http", ts, 50);
         }
+      }
+      if (std::string_view h = text.substr(0, text.find("\r\n\r\n"));
+          h.find(" NTLM") != std::string_view::npos || h.find(" Negotiate") != std::string_view::npos) {
+        d.stage = 1;  // NTLM over HTTP ([MS-NTHT]): the CHALLENGE comes in a later response
+        return HttpNtlm(flow, d, from_orig, ts);
       }
       return true;
     }
@@ -1140,6 +1147,18 @@ bool ExtractorSet::Impl::StartTls(FlowRecord& flow, Direction& d, bool from_orig
   }
   d.offset = buf.size() > 6 ? buf.size() - 6 : 0;
   return false;
+}
+
+bool ExtractorSet::Impl::HttpNtlm(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {
+  // Complete lines only: a token cut by a segment boundary would decode to a truncated message.
+  std::string_view text = extract::AsText(d.buf);
+  size_t end = text.rfind("\r\n");
+  if (end == std::string_view::npos || end <= d.offset) return false;
+  auto m = extract::FindHttpNtlm(text.substr(d.offset, end - d.offset));
+  d.offset = end;
+  if (!m) return false;
+  OnNtlm(flow, *m, from_orig, ts, "http");
+  return m->type >= 2;  // the server's CHALLENGE, or the client's AUTHENTICATE: done
 }
 
 Proto ExtractorSet::Impl::OnUdpMore(FlowRecord& flow, const DecodedPacket& packet,

@@ -53,6 +53,19 @@ TEST(ExtractMoreTest, NtlmInDceRpcNamesAndWindowsBuild) {
   EXPECT_TRUE(os);
 }
 
+TEST(ExtractMoreTest, NtlmOverHttpWebdav) {
+  RecordingSink s;
+  ASSERT_TRUE(RunCapture(kNdpi + "webdav.pcap", &s));
+  // tshark: CHALLENGE target DLP-TEST-R5, build 20348; AUTHENTICATE host ivan-Latitude-E6540.
+  EXPECT_TRUE(HasName(s, "198.244.151.63", "DLP-TEST-R5", "netbios"));
+  EXPECT_TRUE(HasName(s, "192.168.16.173", "ivan-Latitude-E6540", "netbios"));
+  bool os = std::any_of(s.os.begin(), s.os.end(), [](const rules::OsFact& f) {
+    return f.host.ip.ToString() == "198.244.151.63" && f.product == "Windows Server 2022" &&
+           f.version == "10.0.20348" && f.confidence == 80;
+  });
+  EXPECT_TRUE(os);
+}
+
 TEST(ExtractMoreTest, Smb1LanmanDialectIsSmbVersion1) {
   RecordingSink s;
   ASSERT_TRUE(RunCapture(kZeek + "smb/cifs_negotiate_lanman.pcap", &s));
