@@ -209,6 +209,8 @@ int Run(int argc, char** argv) {
       summary.interval_us = config->summary.interval.count() * 1000;
       summary.max_batch_bytes = config->summary.max_batch_bytes;
       summary.client_banners = config->summary.client_banners;
+      summary.max_peer_addresses = config->summary.peer_addresses;
+      summary.alert_personal_evidence = config->summary.alert_personal_evidence;
       summary.local_nets = config->local_nets;
       summary.disk_paths = {{"spool", config->summary.spool_directory},
                             {"logs", config->logs.directory}};

@@ -161,6 +161,14 @@ Result<> ReadSummary(const YamlNode& node, SummarySettings* c) {
     return {};
   });
   r.Optional("client_banners", BoolInto(&c->client_banners));
+  r.Optional("peer_addresses", [c](const YamlNode& v) -> Result<> {
+    auto n = v.AsSize();
+    if (!n) return tl::make_unexpected(n.error());
+    if (*n > 64) return tl::make_unexpected(v.ErrorAt("peer_addresses must be between 0 and 64"));
+    c->peer_addresses = static_cast<uint32_t>(*n);
+    return {};
+  });
+  r.Optional("alert_personal_evidence", BoolInto(&c->alert_personal_evidence));
   return r.Finish();
 }
 

@@ -41,6 +41,8 @@ struct SummarySettings {
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
   uint64_t max_batch_bytes = uint64_t{1} << 20;  // JSON-lines bytes of one batch
   bool client_banners = false;  // also send raw client banners (User-Agents): personal data
+  uint32_t peer_addresses = 8;  // external client addresses listed per internal service (0..64)
+  bool alert_personal_evidence = false;  // alert evidence with '@' or "://": personal data
 };
 
 struct SensorConfig {
