@@ -1042,14 +1042,17 @@ bool ExtractorSet::Impl::ProcessSmb(FlowRecord& flow, TcpExtract& st, Direction&
               Origin(flow, ts, "smb", "dialect=" + name));
         NoteFlowAttributes(flow, name[0] - '0', "", "");
       }
-    } else if (m->version == 1 && m->command == 0x73 && m->response) {
+    } else if (m->version == 1 && m->command == 0x73) {
+      // The response names the server's OS, the request the client's.
+      rules::HostRef host;
+      host.ip = m->response ? flow.id.resp_h : flow.id.orig_h;
       std::string raw = "NativeOS=" + m->native_os + "; NativeLanMan=" + m->native_lanman;
       if (!m->native_os.empty()) {
-        Identified(server, flow.id.resp_p, 6, true, "smb_native_os", m->native_os,
+        Identified(host, flow.id.resp_p, 6, m->response, "smb_native_os", m->native_os,
                    Origin(flow, ts, "smb", raw), 70);
       }
       if (!m->native_lanman.empty() && m->native_lanman != m->native_os) {
-        Identified(server, flow.id.resp_p, 6, true, "smb_native_os", m->native_lanman,
+        Identified(host, flow.id.resp_p, 6, m->response, "smb_native_os", m->native_lanman,
                    Origin(flow, ts, "smb", raw), 50);
       }
     }
@@ -1146,7 +1149,9 @@ bool ExtractorSet::Impl::StartTls(FlowRecord& flow, Direction& d, bool from_orig
     }
   }
   d.offset = buf.size() > 6 ? buf.size() - 6 : 0;
-  return false;
+  // No STARTTLS within the bounds: done (the greeting was all there was), not "truncated".
+  return d.packets >= config_.max_packets_per_direction ||
+         buf.size() >= config_.max_bytes_per_direction;
 }
 
 bool ExtractorSet::Impl::HttpNtlm(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {

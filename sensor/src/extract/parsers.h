@@ -172,7 +172,7 @@ struct SmbMessage {
   std::vector<std::string> dialects;  // SMB1 Negotiate request dialect strings, at most 16
   int dialect_index = -1;             // SMB1 Negotiate response
   uint16_t dialect_revision = 0;      // SMB2 Negotiate response (0x0202 ... 0x0311)
-  std::string native_os;              // SMB1 Session Setup AndX response
+  std::string native_os;              // SMB1 Session Setup AndX request (client) / response
   std::string native_lanman;
 };
 // `body`: the NBSS message body (the SMB header onwards).

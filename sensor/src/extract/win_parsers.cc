@@ -127,6 +127,26 @@ std::optional<SmbMessage> ParseSmb(Bytes body) {
       uint16_t index = Le16(&body[words]);
       if (index != 0xffff) m.dialect_index = index;
     }
+  } else if (m.command == 0x73 && !m.response && (wc == 12 || wc == 13)) {
+    // SMB_COM_SESSION_SETUP_ANDX request ([MS-CIFS] 2.2.4.53.1, [MS-SMB] 2.2.4.6.1): the
+    // client's NativeOS / NativeLanMan. wc 12: SecurityBlobLength (word 7), blob, strings;
+    // wc 13: OEM and Unicode password lengths (words 7, 8), passwords, AccountName,
+    // PrimaryDomain, then the strings. The account name is a user name: skipped, not kept.
+    size_t p = 0;
+    if (wc == 12) {
+      p = Le16(&body[words + 14]);
+    } else {
+      p = size_t{Le16(&body[words + 14])} + Le16(&body[words + 16]);
+    }
+    if (unicode && ((bytes_at + p) & 1)) ++p;
+    if (p >= bytes.size()) return m;
+    auto next = [&]() { return unicode ? Utf16String(bytes, &p) : OemString(bytes, &p); };
+    if (wc == 13) {
+      (void)next();  // AccountName
+      (void)next();  // PrimaryDomain
+    }
+    m.native_os = next();
+    m.native_lanman = next();
   } else if (m.command == 0x73 && m.response && (wc == 3 || wc == 4)) {
     // SMB_COM_SESSION_SETUP_ANDX response: [SecurityBlob] [Pad] NativeOS NativeLanMan.
     size_t p = 0;

@@ -255,6 +255,28 @@ TEST(WinParsersTest, Smb1SessionSetupNativeOsUnicode) {
   Hostile(resp, [](Bytes b) { (void)ParseSmb(b); });
 }
 
+TEST(WinParsersTest, Smb1SessionSetupRequestClientNativeOsWithoutAccount) {
+  Buf req = Smb1Header(0x73, false, false);
+  req.push_back(13);
+  Buf words(26, 0);
+  words[14] = 3;  // OEMPasswordLength
+  words[16] = 0;  // UnicodePasswordLength
+  req.insert(req.end(), words.begin(), words.end());
+  Buf bytes{'p', 'w', 0};
+  for (const char* s : {"alice", "WORKGROUP", "Windows 2000 2195", "Windows 2000 5.0"}) {
+    Text(&bytes, s);
+    bytes.push_back(0);
+  }
+  Le16(&req, static_cast<uint16_t>(bytes.size()));
+  req.insert(req.end(), bytes.begin(), bytes.end());
+  auto m = ParseSmb(req);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->response);
+  EXPECT_EQ(m->native_os, "Windows 2000 2195");
+  EXPECT_EQ(m->native_lanman, "Windows 2000 5.0");
+  Hostile(req, [](Bytes b) { (void)ParseSmb(b); });
+}
+
 TEST(WinParsersTest, Smb2NegotiateDialectRevision) {
   Buf h{0xfe, 'S', 'M', 'B'};
   Le16(&h, 64);

@@ -1,9 +1,11 @@
 // Protocol extractors: turn the first bytes of classified flows into inventory facts
 // (rules::FactSink): SSH identification strings, HTTP request/response headers, TLS ClientHello
 // (SNI, JA3, JA4) and server certificates, FTP/SMTP/POP3/IMAP greetings, the MySQL server
-// greeting, DHCP, DNS/mDNS/LLMNR/NBNS answers and ARP. Protocols are recognised from payload
-// (with nDPI's label as a hint), never from the port alone. docs/inventory-sources.md lists every
-// source and the fact it yields.
+// greeting, DHCP, DNS/mDNS/LLMNR/NBNS answers and ARP; SMB1/2 negotiation and NativeOS,
+// NTLMSSP (SMB, DCE-RPC, HTTP), Kerberos, RDP, PostgreSQL, SNMP, NTP, LLDP/CDP, TLS after
+// STARTTLS/RDP, and p0f's TCP SYN signatures (ExtractConfig::p0f_database). Protocols are
+// recognised from payload (with nDPI's label as a hint), never from the port alone.
+// docs/inventory-sources.md lists every source and the fact it yields.
 //
 //   sensor::ExtractorSet extract(config, &fingerprint_db, inventory, local_nets);
 //   FlowRecord& flow = flows.Update(packet, &from_orig);
