@@ -807,6 +807,7 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
   bool udp = flow.key.proto == static_cast<uint8_t>(IpProto::kUdp);
   if (!tcp && !udp) return;
   std::string protocol = ProtoName(proto);
+  if (proto == Proto::kKerberos && tcp) protocol = "krb_tcp";  // Zeek's name, as the classifier's
   if (protocol.empty()) protocol = flow.classification.service;
   bool answered = false;
   if (tcp) {
