@@ -1220,6 +1220,7 @@ Proto ExtractorSet::Impl::OnUdpMore(FlowRecord& flow, const DecodedPacket& packe
 void ExtractorSet::Impl::OnNeighbor(const DecodedPacket& packet, Bytes frame) {
   // LLDP: ethertype 0x88cc (IEEE 802.1AB); CDP: 01:00:0c:cc:cc:cc with SNAP 0x2000.
   static constexpr MacAddress kCdp = {0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc};
+  if (!packet.has_mac || packet.tunnel_depth != 0) return;  // an Ethernet frame (not SLL, raw IP)
   bool cdp = frame.size() >= 14 && std::equal(kCdp.begin(), kCdp.end(), frame.begin());
   bool lldp = frame.size() >= 14 && frame[12] == 0x88 && frame[13] == 0xcc;
   if (!cdp && !lldp) return;

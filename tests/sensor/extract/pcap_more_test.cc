@@ -188,8 +188,9 @@ TEST(ExtractMoreTest, LldpFrameThroughOnNonIp) {
   tlv(8, std::string("\x05\x01\x0a\x00\x00\x02\x02\x00\x00\x00\x01\x00", 12));
   f.push_back(0);
   f.push_back(0);
-  DecodedPacket p;  // what the decoder leaves for a frame without IP
+  DecodedPacket p;  // what the decoder leaves for an Ethernet frame without IP
   p.timestamp_us = 1'000'000;
+  p.has_mac = true;
   extract.OnNonIp(p, f);
   extract.OnNonIp(p, f);  // the next advertisement, 30 s later: not reported again
   ASSERT_EQ(s.names.size(), 1u);
@@ -204,6 +205,9 @@ TEST(ExtractMoreTest, LldpFrameThroughOnNonIp) {
   std::printf("  lldp: %s %s %s; os facts %zu\n", s.software[0].vendor.c_str(),
               s.software[0].product.c_str(), s.software[0].version.c_str(), s.os.size());
   EXPECT_EQ(s.addresses.size(), 1u);
+  EXPECT_EQ(extract.stats().neighbors, 2u);
+  p.has_mac = false;  // the same bytes from a link without Ethernet headers: not LLDP
+  extract.OnNonIp(p, f);
   EXPECT_EQ(extract.stats().neighbors, 2u);
 }
 
