@@ -103,7 +103,14 @@ std::optional<P0fDb::Signature> ParseSig(std::string_view v, std::string* why) {
     s.win = P0fDb::Signature::Win::kValue;
     if (!ToInt(w, &s.win_value)) return *why = "bad wsize", std::nullopt;
   }
-  if (ws[1] != "*" && !ToInt(ws[1], &s.scale)) return *why = "bad scale", std::nullopt;
+  // A TCP window is 16 bits: larger multipliers or values can never match (and would overflow).
+  if (s.win_value < 0 || s.win_value > 65535) return *why = "bad wsize", std::nullopt;
+  if (ws[1] != "*" && (!ToInt(ws[1], &s.scale) || s.scale < 0 || s.scale > 255)) {
+    return *why = "bad scale", std::nullopt;
+  }
+  if (s.olen < 0 || s.olen > 40 || (f[3] != "*" && (s.mss < 0 || s.mss > 65535))) {
+    return *why = "bad olen or mss", std::nullopt;
+  }
   s.olayout = std::string(f[5]);
   if (!f[6].empty()) {
     for (auto q : SplitOn(f[6], ',')) {

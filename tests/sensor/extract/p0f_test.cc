@@ -97,6 +97,9 @@ TEST(P0fTest, ParsesSectionsAndReportsBadLines) {
   bad = ParseP0f("[tcp:request]\nlabel = s:unix:L:x\nsig = *:64:0:*:8192,0:mss:weird:0\n", "z.fp");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("unknown quirk 'weird'"), std::string::npos);
+  bad = ParseP0f("[tcp:request]\nlabel = s:unix:L:x\nsig = *:64:0:*:mss*99999999,0:mss::0\n", "w.fp");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("w.fp:3: bad wsize"), std::string::npos);
   EXPECT_FALSE(LoadP0f("/nonexistent/p0f.fp"));
 }
 
