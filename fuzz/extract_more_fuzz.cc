@@ -46,7 +46,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodedPacket syn;
   syn.ip_version = size > 0 && (data[0] >> 4) == 6 ? 6 : 4;
   syn.ip_packet = b;
-  if (auto o = ObserveSyn(syn)) (void)o->RawSignature();
+  static auto p0f = LoadP0f("/etc/p0f/p0f.fp");  // Debian's database, when installed
+  if (auto o = ObserveSyn(syn)) {
+    (void)o->RawSignature();
+    if (p0f) {
+      (void)(*p0f)->Match(*o, false);
+      (void)(*p0f)->Match(*o, true);
+    }
+  }
 
   static NullSink sink;
   static ExtractorSet extract(ExtractConfig{}, nullptr, sink, {});
