@@ -303,14 +303,13 @@ std::optional<NtlmMessage> FindHttpNtlm(std::string_view head) {
 // ---- DCE-RPC.
 
 std::optional<size_t> DceRpcPduLength(Bytes s, bool first) {
-  if (s.size() < 16) {
-    if ((!s.empty() && s[0] != 5) || (s.size() >= 2 && s[1] > 1)) return std::nullopt;
-    return 0;
-  }
-  if (s[0] != 5 || s[1] > 1) return std::nullopt;
+  // A connection starts with bind (11) / alter_context (14) or their answers (12, 13, 15), with
+  // PFC_FIRST_FRAG set; checked on as many bytes as there are (SOCKS5 also starts with 05).
+  if ((!s.empty() && s[0] != 5) || (s.size() >= 2 && s[1] > 1)) return std::nullopt;
+  if (first && s.size() >= 3 && !(s[2] >= 11 && s[2] <= 15)) return std::nullopt;
+  if (first && s.size() >= 4 && (s[3] & 0x01) == 0) return std::nullopt;
+  if (s.size() < 16) return 0;
   uint8_t ptype = s[2];
-  // A connection starts with bind (11) / alter_context (14) or their answers (12, 13, 15).
-  if (first && !(ptype >= 11 && ptype <= 15)) return std::nullopt;
   if (ptype > 20) return std::nullopt;
   bool little = (s[4] & 0x10) != 0;
   size_t frag = little ? Le16(&s[8]) : static_cast<size_t>((s[8] << 8) | s[9]);

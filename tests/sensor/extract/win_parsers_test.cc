@@ -311,6 +311,8 @@ TEST(WinParsersTest, DceRpcPduFraming) {
   EXPECT_FALSE(DceRpcPduLength(pdu, true));
   EXPECT_EQ(DceRpcPduLength(pdu, false), 24u);
   EXPECT_FALSE(DceRpcPduLength(B("SSH-2.0-OpenSSH_9.2\r\n"), true));
+  Buf socks5{5, 1, 0, 1, 192, 0, 2, 1, 0, 80};  // a SOCKS5 CONNECT is no bind
+  EXPECT_FALSE(DceRpcPduLength(socks5, true));
 }
 
 // ---- Kerberos.
