@@ -859,6 +859,18 @@ bool Recognisable(Bytes b) {
   return probe.LooksLikeTls(b);
 }
 
+// TPKT + X.224 Connection Request/Confirm whose variable part is RDP's (a "Cookie:" or routing
+// token, RDP_NEG_REQ/RSP/FAILURE) or empty. Other ISO-TSAP users, S7comm on port 102 above all,
+// carry COTP parameters (0xc0-0xc2) there: not RDP.
+bool LooksLikeRdpX224(Bytes b) {
+  if (b.size() < 11 || b[0] != 3 || b[1] != 0 || (b[5] != 0xe0 && b[5] != 0xd0)) return false;
+  size_t li = b[4];
+  if (li < 6) return false;
+  if (li == 6) return true;
+  if (b.size() < 12) return false;
+  return b[11] == 'C' || b[11] == 1 || b[11] == 2 || b[11] == 3;
+}
+
 bool LooksLikeKerberosTcp(Bytes b, bool from_orig) {
   if (b.size() < 6 || b[0] != 0) return false;
   uint32_t len = Be32At(b, 0);
@@ -875,10 +887,7 @@ Proto ExtractorSet::Impl::RecogniseMore(const FlowRecord& flow, Bytes b, bool fr
   if (extract::LooksLikeSmb(b)) return Proto::kSmb;
   if (auto n = extract::DceRpcPduLength(b, true); n) return Proto::kDceRpc;
   if (LooksLikeKerberosTcp(b, from_orig)) return Proto::kKerberos;
-  if (b[0] == 3 && b[1] == 0 && b.size() >= 11 && (b[5] == 0xe0 || b[5] == 0xd0) &&
-      extract::TpktLength(b).has_value()) {
-    return Proto::kRdp;
-  }
+  if (LooksLikeRdpX224(b) && extract::TpktLength(b).has_value()) return Proto::kRdp;
   if (from_orig) {
     // StartupMessage, protocol 3.0: length, 0x00030000, "user" ...
     uint32_t len = Be32At(b, 0), version = Be32At(b, 4);

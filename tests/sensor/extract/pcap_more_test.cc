@@ -104,6 +104,16 @@ TEST(ExtractMoreTest, RdpClientNameAndBuildButNoCookie) {
   for (const auto& f : s.names) EXPECT_EQ(f.origin.raw.find("FTBCO"), std::string::npos);
 }
 
+TEST(ExtractMoreTest, S7commCotpIsNotRdp) {
+  // S7comm (port 102) opens with the same TPKT + X.224 Connection Request as RDP.
+  RecordingSink s;
+  ExtractStats st;
+  ASSERT_TRUE(RunCapture(kNdpi + "s7comm.pcap", &s, &st));
+  EXPECT_EQ(st.rdp, 0u);
+  for (const auto& f : s.software) EXPECT_NE(f.kind, "rdp");
+  for (const auto& f : s.services) EXPECT_NE(f.protocol, "rdp");
+}
+
 TEST(ExtractMoreTest, NtpServersVersionStratumReference) {
   RecordingSink s;
   ASSERT_TRUE(RunCapture(kZeek + "ntp/ntp.pcap", &s));
