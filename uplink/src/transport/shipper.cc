@@ -247,7 +247,9 @@ Result<void> Shipper::State::SealBatch(const BatchRef& ref, const Batch& batch, 
   EnvelopeHeaderFields fields;
   fields.sensor_id = config.sensor_id;
   fields.sequence = *seq;
-  fields.created_at_us = clock.WallMicros();
+  // The summary was created when the sensor closed the batch (its header says when); the time
+  // of sealing says nothing about the data. An old batch without that time gets the seal time.
+  fields.created_at_us = batch.created_at_us != 0 ? batch.created_at_us : clock.WallMicros();
   fields.window_start_us = batch.window_start_us;
   fields.window_end_us = batch.window_end_us;
   fields.payload_type = batch.payload_type;
