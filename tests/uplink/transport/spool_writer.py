@@ -4,7 +4,9 @@ for the uplink crash test: hidden temporary name, fsync, link to the final name,
 directory. Batch i carries one host line and window_end = 1700000000000000 + i, so the collector's
 envelopes table tells which batch each stored envelope came from.
 
-usage: spool_writer.py SPOOL_DIR FIRST COUNT INTERVAL_SECONDS
+usage: spool_writer.py SPOOL_DIR FIRST COUNT INTERVAL_SECONDS [PAYLOAD_BYTES]
+PAYLOAD_BYTES (default: one line) fills each batch with software lines up to about that size,
+like a busy inventory batch.
 """
 import os
 import struct
@@ -33,9 +35,16 @@ def crc32c(data):
     return c ^ 0xFFFFFFFF
 
 
-def write_batch(spool, seq, i):
+def write_batch(spool, seq, i, size=0):
     base = 1700000000000000
     payload = ('{"type":"host","host":"10.%d.%d.%d"}\n' % (i >> 16 & 255, i >> 8 & 255, i & 255)).encode()
+    n = 0
+    while len(payload) < size:
+        n += 1
+        payload += ('{"type":"software","host":"10.%d.%d.%d","port":443,"role":"server",'
+                    '"vendor":"Apache","product":"HTTP Server","version":"2.4.%d",'
+                    '"raw":"Apache/2.4.%d (Debian) batch %d line %d"}\n'
+                    % (i >> 16 & 255, i >> 8 & 255, n & 255, n % 60, n % 60, i, n)).encode()
     head = bytes([0x89, 0x55, 0x54, 0x4B, 0x42, 0x0D, 0x0A, 0x1A]) + struct.pack(
         ">HBBQqqqI", 1, 1, 2, seq, base + i, base, base + i, len(payload))
     body = head + payload
@@ -55,9 +64,10 @@ def write_batch(spool, seq, i):
 
 def main():
     spool, first, count, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     os.makedirs(spool, mode=0o700, exist_ok=True)
     for i in range(first, first + count):
-        write_batch(spool, i, i)  # batch sequence = batch number (>= 1)
+        write_batch(spool, i, i, size)  # batch sequence = batch number (>= 1)
         time.sleep(interval)
 
 
