@@ -559,49 +559,10 @@ void ExtractorSet::Impl::SoftwareAt(const FlowRecord& flow, const rules::IpAddre
                                     uint16_t port, bool server, const char* kind,
                                     std::string_view banner, const std::string& raw,
                                     const char* source, int64_t ts, int os_confidence) {
-  rules::SoftwareFact f;
-  f.host.ip = ip;
-  f.port = port;
-  f.transport = flow.key.proto;
-  f.role = server ? "server" : "client";
-  f.kind = kind;
-  const rules::Identification* id = Identify(kind, banner);
-  if (id != nullptr) {
-    const auto& s = id->service;
-    if (s.product) {
-      f.vendor = s.vendor.value_or("");
-      f.product = *s.product;
-      f.version = s.version.value_or("");
-    } else if (id->hw.product || id->hw.vendor) {
-      f.vendor = id->hw.vendor.value_or("");
-      f.product = id->hw.product.value_or("");
-    } else if (id->os.product) {
-      f.vendor = id->os.vendor.value_or("");
-      f.product = *id->os.product;
-      f.version = id->os.version.value_or("");
-    }
-    f.cpe23 = id->cpe23.value_or("");
-  }
-  if (f.product.empty() && std::string_view(kind) != "x509_subjects") {
-    rules::SoftwareDescription desc = rules::ParseSoftware(banner);
-    f.product = desc.name;
-    f.version = FormatVersion(desc.version);
-  }
-  f.origin = Origin(flow, ts, source, raw);
-  ++stats_.facts;
-  sink_.OnSoftware(f);
-  if (id != nullptr && (id->os.product || id->os.family)) {
-    rules::OsFact os;
-    os.host = f.host;
-    os.vendor = id->os.vendor.value_or("");
-    os.product = id->os.product.value_or("");
-    os.version = id->os.version.value_or("");
-    os.family = id->os.family.value_or("");
-    os.confidence = os_confidence;
-    os.origin = f.origin;
-    ++stats_.facts;
-    sink_.OnOs(os);
-  }
+  rules::HostRef host;
+  host.ip = ip;
+  Identified(host, port, flow.key.proto, server, kind, banner, Origin(flow, ts, source, raw),
+             os_confidence);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1343,7 +1304,8 @@ void ExtractorSet::Impl::Identified(const rules::HostRef& host, uint16_t port, u
     }
     f.cpe23 = id->cpe23.value_or("");
   }
-  if (f.product.empty()) {
+  // A certificate subject is no "name/version" banner: unnamed, it stays unnamed.
+  if (f.product.empty() && std::string_view(kind) != "x509_subjects") {
     rules::SoftwareDescription desc = rules::ParseSoftware(banner);
     f.product = desc.name;
     f.version = FormatVersion(desc.version);
