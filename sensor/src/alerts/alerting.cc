@@ -78,6 +78,19 @@ rules::engine::FlowObservation FlowAlerter::Observe(const FlowRecord& flow, bool
   } else {
     o.exposed = false;
   }
+  if (const FlowAttributes* a = flow.attributes.get()) {
+    if (answered && !a->service.empty()) o.service = a->service;
+    if (a->tls) o.tls = a->tls;
+    o.smb_version = a->smb_version;
+    o.snmp_version = a->snmp_version;
+    o.snmp_community = a->snmp_community;
+    o.ja3 = a->ja3;
+    o.ja4 = a->ja4;
+    o.sni = a->sni;
+    o.http_host = a->http_host;
+    o.user_agent = a->user_agent;
+    o.cert_sha256 = a->cert_sha256;
+  }
   return o;
 }
 

@@ -210,6 +210,11 @@ class ExtractorSet::Impl {
   void Plain(const rules::HostRef& host, uint16_t port, uint8_t transport, bool server,
              const char* kind, std::string product, std::string version, rules::FactOrigin origin);
   // The per-flow attributes the policy rules read (smb_version, snmp_version, snmp_community).
+  // The flow's attributes for the rules (sensor/flow/flow_record.h), made on first use.
+  static FlowAttributes& Attributes(FlowRecord& flow) {
+    if (!flow.attributes) flow.attributes = std::make_unique<FlowAttributes>();
+    return *flow.attributes;
+  }
   void NoteFlowAttributes(FlowRecord& flow, int smb_version, const std::string& snmp_version,
                           const std::string& snmp_community);
   std::unordered_map<uint64_t, int64_t> neighbors_seen_;
@@ -402,6 +407,9 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
       auto head = extract::ParseHttpHead(text);
       if (!head) return false;
       if (head->request) {
+        FlowAttributes& a = Attributes(flow);
+        if (a.http_host.empty()) a.http_host = head->host.substr(0, 255);
+        if (a.user_agent.empty()) a.user_agent = head->user_agent.substr(0, 255);
         if (!head->host.empty() && !IsIpLiteral(head->host)) {
           Name(flow.id.resp_h, std::nullopt, head->host, "fqdn",
                Origin(flow, ts, "http", head->host));
@@ -479,6 +487,9 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
     if (!hello->sni.empty() && !IsIpLiteral(hello->sni)) {
       Name(flow.id.resp_h, std::nullopt, hello->sni, "sni", Origin(flow, ts, "tls", hello->sni));
     }
+    FlowAttributes& a = Attributes(flow);
+    a.tls = true;
+    a.sni = hello->sni.substr(0, 255);
     for (int which = 0; which < 2; ++which) {
       rules::SoftwareFact f;
       f.host.ip = flow.id.orig_h;
@@ -487,6 +498,7 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       f.kind = "tls_client";
       f.product = which == 0 ? "JA4" : "JA3";
       std::string raw = which == 0 ? extract::Ja4(*hello) : extract::Ja3(*hello);
+      (which == 0 ? a.ja4 : a.ja3) = raw;
       f.origin = Origin(flow, ts, "tls", raw);
       ++stats_.facts;
       sink_.OnSoftware(f);
@@ -505,6 +517,10 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       return;
     }
     ++stats_.certificates;
+    FlowAttributes& a = Attributes(flow);
+    a.tls = true;
+    a.cert_sha256 = extract::Sha256Hex(std::string_view(
+        reinterpret_cast<const char*>(certs.front().data()), certs.front().size()));
     std::string raw = info->subject;
     // x509 fact: the subject is what the database names; issuer and validity go with it.
     Software(flow, true, "x509_subjects", info->subject_rfc2253, raw, "tls", ts, 40);
@@ -1346,13 +1362,18 @@ void ExtractorSet::Impl::Plain(const rules::HostRef& host, uint16_t port, uint8_
 void ExtractorSet::Impl::NoteFlowAttributes(FlowRecord& flow, int smb_version,
                                             const std::string& snmp_version,
                                             const std::string& snmp_community) {
-  // The call point for the per-flow attributes record (smb_version, snmp_version,
-  // snmp_community for rules::engine::FlowObservation). FlowRecord has no such record yet; when
-  // it comes, fill it here.
-  (void)flow;
-  (void)smb_version;
-  (void)snmp_version;
-  (void)snmp_community;
+  FlowAttributes& a = Attributes(flow);
+  if (smb_version != 0) {
+    a.smb_version = smb_version;
+    a.service = "smb";
+  }
+  if (!snmp_version.empty()) {
+    a.snmp_version = snmp_version;
+    a.service = "snmp";
+  }
+  if (!snmp_community.empty() && a.snmp_community.empty()) {
+    a.snmp_community = snmp_community.substr(0, 64);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

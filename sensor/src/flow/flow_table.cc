@@ -146,6 +146,7 @@ void ResetRecord(FlowRecord& r) {
   r.dpi.reset();
   r.dpi = DpiStatePtr(nullptr, nullptr);
   r.dpi_packets = 0;
+  r.attributes.reset();
 }
 
 size_t StringHeap(const std::string& s) {

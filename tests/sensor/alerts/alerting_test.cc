@@ -315,6 +315,55 @@ TEST_F(AlertingTest, UnansweredFlowFromInternetIsNotExposure) {
   EXPECT_EQ(Notices("exposed-rdp").size(), 1u);
 }
 
+TEST_F(AlertingTest, FlowAttributesFromTheExtractorsReachThePolicyRules) {
+  auto alerting = Open();
+  ASSERT_NE(alerting, nullptr);
+  // nDPI calls SMB on 445 "netbios-ssn"; the extractor saw an SMB1 dialect chosen.
+  FlowRecord smb1 = Flow("10.1.9.9", 50200, "10.30.0.40", 445, "netbios-ssn", true, kT0);
+  smb1.attributes = std::make_unique<FlowAttributes>();
+  smb1.attributes->service = "smb";
+  smb1.attributes->smb_version = 1;
+  FlowRecord smb3 = Flow("10.1.9.9", 50201, "10.30.0.41", 445, "netbios-ssn", true, kT0);
+  smb3.attributes = std::make_unique<FlowAttributes>();
+  smb3.attributes->service = "smb";
+  smb3.attributes->smb_version = 3;
+  FlowRecord snmp = Flow("10.1.9.9", 50202, "10.30.0.2", 161, "snmp", true, kT0);
+  snmp.id.proto = snmp.key.proto = 17;
+  snmp.attributes = std::make_unique<FlowAttributes>();
+  snmp.attributes->snmp_version = "2c";
+  snmp.attributes->snmp_community = "public";
+  for (FlowRecord* f : {&smb1, &smb3, &snmp}) alerting->flows().OnFlowEnd(*f, true, true);
+  ASSERT_TRUE(alerting->Flush().has_value());
+  auto smb = Notices("policy-smbv1");
+  ASSERT_EQ(smb.size(), 1u);
+  EXPECT_EQ(smb[0]["id.resp_h"], "10.30.0.40");
+  auto community = Notices("policy-snmp-public-community");
+  ASSERT_EQ(community.size(), 1u);
+  EXPECT_EQ(community[0]["id.resp_h"], "10.30.0.2");
+  // The observed community is never evidence (it is a password); the title names the rule's.
+  EXPECT_EQ(community[0]["sub"].get<std::string>().find("public"), std::string::npos);
+
+  rules::engine::FlowObservation o = FlowAlerter::Observe(snmp, true, true);
+  EXPECT_EQ(o.snmp_version, "2c");
+  EXPECT_EQ(o.snmp_community, "public");
+  FlowRecord tls = Flow("10.1.9.9", 50203, "198.51.100.9", 443, "ssl", true, kT0);
+  tls.attributes = std::make_unique<FlowAttributes>();
+  tls.attributes->tls = true;
+  tls.attributes->sni = "example.org";
+  tls.attributes->ja3 = "0123456789abcdef0123456789abcdef";
+  tls.attributes->cert_sha256 = std::string(64, 'a');
+  o = FlowAlerter::Observe(tls, true, false);
+  EXPECT_EQ(o.tls, std::optional<bool>(true));
+  EXPECT_EQ(o.sni, "example.org");
+  EXPECT_EQ(o.ja3, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(o.cert_sha256, std::string(64, 'a'));
+  // An unanswered flow keeps DPI's empty service whatever the extractors thought.
+  FlowRecord scan = Flow("192.0.2.10", 40000, "10.30.0.40", 445, "", false, kT0);
+  scan.attributes = std::make_unique<FlowAttributes>();
+  scan.attributes->service = "smb";
+  EXPECT_EQ(FlowAlerter::Observe(scan, false, true).service, "");
+}
+
 TEST_F(AlertingTest, ServiceFactAndFlowOfOneTelnetServerRaiseOneAlert) {
   auto alerting = Open();
   ASSERT_NE(alerting, nullptr);

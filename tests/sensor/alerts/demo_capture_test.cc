@@ -105,6 +105,10 @@ TEST(DemoCaptureTest, RaisesTheApacheCveAndPolicyAlerts) {
   std::cout << "demo capture alerts: " << listing << "\n";
   EXPECT_EQ(notes, stored);
   EXPECT_TRUE(notes.count("apache-httpd-cve-2021-41773")) << listing;
+  // The SNMP agent answers a v2c request with the community "public" (the extractor's flow
+  // attributes); the SMB1-only scanner is refused by the file server, so no SMBv1 alert.
+  EXPECT_TRUE(notes.count("policy-snmp-public-community")) << listing;
+  EXPECT_FALSE(notes.count("policy-smbv1")) << listing;
   auto apache = std::find_if(rows->begin(), rows->end(), [](const StoredAlert& a) {
     return a.rule_id == "apache-httpd-cve-2021-41773";
   });

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "rules/ip_address.h"
@@ -102,6 +103,25 @@ enum class FlowEndReason : uint8_t {
   kInterim,    // not ended: a periodic report of a long-lived flow
 };
 
+// What the protocol extractors learnt about one flow that rules look at
+// (rules::engine::FlowObservation): set by sensor/extract, read at the flow's end by the alerts.
+// Allocated on first use, so a flow nobody learnt anything about costs one null pointer.
+// Strings are bounded by the extractors.
+struct FlowAttributes {
+  std::string service;                 // Zeek name of the protocol the payload showed ("smb"),
+                                       // when it names it better than DPI ("netbios-ssn")
+  std::optional<bool> tls;             // a TLS handshake was seen (implicit or after STARTTLS)
+  int smb_version = 0;                 // SMB dialect major version (1, 2, 3); 0 unknown
+  std::string snmp_version;            // "1", "2c", "3"
+  std::string snmp_community;          // v1/v2c community of a request (never sent anywhere)
+  std::string ja3;                     // TLS client fingerprints
+  std::string ja4;
+  std::string sni;                     // TLS server name
+  std::string http_host;               // HTTP Host of the first request
+  std::string user_agent;              // HTTP User-Agent of the first request
+  std::string cert_sha256;             // the server certificate's SHA-256 (hex)
+};
+
 struct FlowRecord {
   FlowKey key;
   FlowEndpoints id;
@@ -117,6 +137,7 @@ struct FlowRecord {
   DpiStatePtr dpi{nullptr, nullptr};
   uint32_t dpi_packets = 0; // packets handed to DPI so far
   ExtractStatePtr extract{nullptr, nullptr};  // owned by ExtractorSet; freed in OnFlowEnd
+  std::unique_ptr<FlowAttributes> attributes;  // null until an extractor learns something
 };
 
 // Zeek's conn_state value (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
