@@ -260,6 +260,10 @@ int Run(int argc, char** argv) {
   sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink), extractors.get());
   if (alerting) {
     pipeline.SetFlowAlerter(&alerting->flows());
+    if (extractors) {
+      sensor::Alerting* a = alerting.get();
+      extractors->SetDnsObserver([a](const rules::engine::DnsObservation& dns) { a->OnDns(dns); });
+    }
   }
   // Flow aggregates and the summary heartbeat (capture counters, Tick) from the pipeline.
   struct SummaryObserver : sensor::PipelineObserver {

@@ -100,6 +100,10 @@ void FlowAlerter::OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_
   alerter_.Raise(alerter_.rules().Evaluate(o), AlertConn{o.orig_port, o.transport});
 }
 
+void Alerting::OnDns(const rules::engine::DnsObservation& dns) {
+  alerter_.Raise(rules_.Evaluate(dns), AlertConn{0, 17});
+}
+
 // ---- settings ----
 
 Result<> ReadAlertsSettings(const YamlNode& node, AlertsSettings* settings) {

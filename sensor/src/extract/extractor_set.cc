@@ -122,6 +122,7 @@ class ExtractorSet::Impl {
   void OnNonIp(const DecodedPacket& packet, Bytes frame);
   void OnFlowEnd(FlowRecord& flow);
   ExtractStats stats_;
+  ExtractorSet::DnsObserver dns_observer_;  // may be empty
 
  private:
   bool IsLocal(const rules::IpAddress& a) const {
@@ -718,6 +719,22 @@ void ExtractorSet::Impl::Dns(const FlowRecord& flow, const DecodedPacket& packet
                              const extract::DnsMessage& m, const char* source) {
   int64_t ts = packet.timestamp_us;
   bool netbios = std::string_view(source) == "nbns";
+  if (dns_observer_ && !netbios && m.response && !m.answers.empty()) {
+    rules::engine::DnsObservation o;
+    o.ts_us = ts;
+    o.uid = flow.uid;
+    o.client = packet.dst;
+    o.server = packet.src;
+    o.query = m.answers.front().name;
+    for (const auto& a : m.answers) {
+      if (a.type == 1 || a.type == 28) o.answers.push_back(a.address.ToString());
+      if (a.name != o.query &&
+          std::find(o.answers.begin(), o.answers.end(), a.name) == o.answers.end()) {
+        o.answers.push_back(a.name);
+      }
+    }
+    dns_observer_(o);
+  }
   for (const auto& a : m.answers) {
     if (a.type == 12) {
       if (auto ip = extract::PtrNameToAddress(a.name)) {
@@ -1408,6 +1425,10 @@ void ExtractorSet::OnNonIp(const DecodedPacket& packet, std::span<const uint8_t>
 }
 
 void ExtractorSet::OnFlowEnd(FlowRecord& flow) { impl_->OnFlowEnd(flow); }
+
+void ExtractorSet::SetDnsObserver(DnsObserver observer) {
+  impl_->dns_observer_ = std::move(observer);
+}
 
 ExtractStats ExtractorSet::stats() const { return impl_->stats_; }
 

@@ -302,6 +302,26 @@ TEST_F(AlertingTest, FlowToIndicatorAddressRaisesIndicatorAlert) {
   EXPECT_EQ(alerting->stats().flows_evaluated, 2u);
 }
 
+TEST_F(AlertingTest, DnsAnswerWithIndicatorAddressRaisesIndicatorAlert) {
+  auto alerting = Open();
+  ASSERT_NE(alerting, nullptr);
+  rules::engine::DnsObservation dns;
+  dns.ts_us = kT0;
+  dns.uid = "CDns1";
+  dns.client = Ip("10.1.9.9");
+  dns.server = Ip("10.1.0.53");
+  dns.query = "c2.example.net";
+  dns.answers = {"192.0.2.1", "203.0.113.66"};
+  alerting->OnDns(dns);
+  dns.answers = {"192.0.2.1"};
+  alerting->OnDns(dns);  // a clean answer raises nothing
+  ASSERT_TRUE(alerting->Flush().has_value());
+  auto notices = Notices("test-indicator-c2");
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0]["uid"], "CDns1");
+  EXPECT_NE(notices[0]["msg"].get<std::string>().find("answer 203.0.113.66"), std::string::npos);
+}
+
 TEST_F(AlertingTest, UnansweredFlowFromInternetIsNotExposure) {
   auto alerting = Open();
   ASSERT_NE(alerting, nullptr);

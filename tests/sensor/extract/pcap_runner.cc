@@ -1,5 +1,7 @@
 #include "sensor/extract/pcap_runner.h"
 
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "sensor/capture/packet_source.h"
@@ -19,7 +21,8 @@ const rules::FingerprintDb* TestFingerprints() {
 }
 
 bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stats,
-                const std::vector<rules::Cidr>& local_nets, const ExtractConfig& config) {
+                const std::vector<rules::Cidr>& local_nets, const ExtractConfig& config,
+                ExtractorSet::DnsObserver dns_observer) {
   auto source = OpenPcapFile(path);
   if (!source) {
     ADD_FAILURE() << path << ": " << source.error().message;
@@ -31,6 +34,7 @@ bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stat
     return false;
   }
   ExtractorSet extract(config, TestFingerprints(), *sink, local_nets);
+  extract.SetDnsObserver(std::move(dns_observer));
   EXPECT_EQ(extract.warning(), "");
   Decoder decoder;
   FlowTable flows(FlowTableConfig{}, [&](FlowRecord& flow, FlowEndReason reason) {

@@ -33,6 +33,7 @@ const rules::FingerprintDb* TestFingerprints();
 // the capture cannot be opened.
 bool RunCapture(const std::string& path, RecordingSink* sink, ExtractStats* stats = nullptr,
                 const std::vector<rules::Cidr>& local_nets = {},
-                const ExtractConfig& config = ExtractConfig{});
+                const ExtractConfig& config = ExtractConfig{},
+                ExtractorSet::DnsObserver dns_observer = {});
 
 }  // namespace sensor::testing

@@ -105,6 +105,24 @@ TEST(ExtractPcapTest, DhcpHostName) {
   EXPECT_FALSE(sink.addresses.empty());  // the ACK's lease
 }
 
+TEST(ExtractPcapTest, DnsResponsesGoToTheObserver) {
+  RecordingSink sink;
+  std::vector<rules::engine::DnsObservation> seen;
+  ASSERT_TRUE(RunCapture(kNdpi + "pcap/dns.pcap", &sink, nullptr, {}, ExtractConfig{},
+                         [&](const rules::engine::DnsObservation& o) { seen.push_back(o); }));
+  auto it = std::find_if(seen.begin(), seen.end(), [](const auto& o) {
+    return o.query == "e7.whatsapp.net";
+  });
+  ASSERT_NE(it, seen.end());
+  EXPECT_EQ(it->answers.size(), 8u);  // eight A records, as tshark shows
+  EXPECT_NE(std::find(it->answers.begin(), it->answers.end(), "169.45.219.235"),
+            it->answers.end());
+  EXPECT_FALSE(it->uid.empty());
+  EXPECT_EQ(it->server.ToString().empty(), false);
+  // Queries (and responses without answers) are not observations.
+  for (const auto& o : seen) EXPECT_FALSE(o.answers.empty()) << o.query;
+}
+
 TEST(ExtractPcapTest, SshAndTlsOnOnePort) {
   RecordingSink sink;
   ASSERT_TRUE(RunCapture(kZeek + "ssl-and-ssh-using-sslh.pcap", &sink));

@@ -137,6 +137,9 @@ class Alerting {
 
   rules::FactSink& facts() { return facts_; }  // put this in front of `next`
   FlowAlerter& flows() { return flows_; }
+  // A DNS response (ExtractorSet::SetDnsObserver) against the indicator rules: a domain or an
+  // address on a list in the query or the answers raises an alert about the asking client.
+  void OnDns(const rules::engine::DnsObservation& dns);
   const rules::engine::RuleSet& rule_set() const { return rules_; }
   const std::vector<std::string>& rule_files() const { return rule_files_; }
   // Zones rules refer to that the settings do not define (those conditions never match).

@@ -21,11 +21,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "rules/engine/observations.h"
 #include "rules/facts.h"
 #include "rules/fingerprint.h"
 #include "rules/ip_address.h"
@@ -87,6 +89,13 @@ class ExtractorSet {
   void OnFlowEnd(FlowRecord& flow);
 
   ExtractStats stats() const;
+
+  // DNS responses for the rules (indicator lists of domains and addresses): called with every
+  // parsed DNS response that has answers, on the packet thread. The query is the first answer's
+  // owner name (the parser keeps no question section); answers are the A/AAAA addresses as text
+  // and the other owner names (CNAME chains). Unset: nothing is built.
+  using DnsObserver = std::function<void(const rules::engine::DnsObservation&)>;
+  void SetDnsObserver(DnsObserver observer);
   // Why an optional part is off ("" when all is well): the p0f database could not be read.
   const std::string& warning() const;
 
