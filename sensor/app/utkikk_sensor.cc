@@ -36,8 +36,10 @@ constexpr const char* kUsage =
     "  --log-dir DIR     write logs here instead of the config's logs.directory\n";
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};  // SIGHUP: load the rule files again
 
 void OnSignal(int) { g_stop.store(true); }
+void OnReloadSignal(int) { g_reload.store(true); }
 
 struct Options {
   std::string config;
@@ -255,6 +257,10 @@ int Run(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = OnReloadSignal;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   sensor::Pipeline pipeline(*config, std::move(*classifier), std::move(*sink), extractors.get());
@@ -265,21 +271,36 @@ int Run(int argc, char** argv) {
       extractors->SetDnsObserver([a](const rules::engine::DnsObservation& dns) { a->OnDns(dns); });
     }
   }
-  // Flow aggregates and the summary heartbeat (capture counters, Tick) from the pipeline.
+  // Flow aggregates and the summary heartbeat (capture counters, Tick) from the pipeline; rule
+  // reloads (SIGHUP) between packets, on the packet thread.
   struct SummaryObserver : sensor::PipelineObserver {
     sensor::Summariser* summariser = nullptr;
+    sensor::Alerting* alerting = nullptr;
+    spdlog::logger* log = nullptr;
     void OnFlowEnd(const sensor::FlowRecord& flow, bool local_orig, bool local_resp) override {
-      summariser->OnFlowEnd(flow, local_orig, local_resp);
+      if (summariser) summariser->OnFlowEnd(flow, local_orig, local_resp);
     }
     void OnTime(int64_t now_us, uint64_t packets, const sensor::CaptureStats& capture) override {
-      summariser->SetCaptureStats(packets, capture.dropped + capture.interface_dropped);
-      summariser->Tick(now_us);
+      if (alerting && g_reload.exchange(false)) {
+        if (auto r = alerting->Reload(); r) {
+          log->info("rules reloaded: {} rules from {} files", alerting->rules_state().rules,
+                    alerting->rules_state().files);
+        } else {
+          log->error("rules not reloaded, the previous set keeps running: {}", r.error().message);
+        }
+        if (summariser) summariser->SetHealthField("rules", alerting->rules_state().Json());
+      }
+      if (summariser) {
+        summariser->SetCaptureStats(packets, capture.dropped + capture.interface_dropped);
+        summariser->Tick(now_us);
+      }
     }
   } summary_observer;
-  if (summariser) {
-    summary_observer.summariser = summariser.get();
-    pipeline.SetObserver(&summary_observer);
-  }
+  summary_observer.summariser = summariser.get();
+  summary_observer.alerting = alerting.get();
+  summary_observer.log = log.get();
+  if (summariser && alerting) summariser->SetHealthField("rules", alerting->rules_state().Json());
+  if (summariser || alerting) pipeline.SetObserver(&summary_observer);
   log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
   std::function<void(const sensor::PacketSource&, uint64_t)> progress;
   bool tty = isatty(STDERR_FILENO) == 1;

@@ -3,7 +3,10 @@
 #include "sensor/alerts/alerting.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 namespace sensor {
@@ -194,13 +197,81 @@ Result<std::vector<std::string>> RuleFiles(const AlertsSettings& settings) {
 
 // ---- wiring ----
 
+namespace {
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A JSON string literal: quotes, backslashes and control bytes escaped (rule errors quote file
+// names and YAML text).
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string RulesState::Json() const {
+  return "{\"rules\":" + std::to_string(rules) + ",\"files\":" + std::to_string(files) +
+         ",\"loaded_at\":" + std::to_string(loaded_at_us) +
+         ",\"reloads\":" + std::to_string(reloads) +
+         ",\"reload_failures\":" + std::to_string(reload_failures) +
+         ",\"last_error\":" + JsonString(last_error) + "}";
+}
+
 Alerting::Alerting(rules::engine::RuleSet rules, AlertSinkPtr sink, rules::FactSink& next,
                    std::vector<std::string> rule_files)
     : rules_(std::move(rules)),
       rule_files_(std::move(rule_files)),
       alerter_(rules_, std::move(sink), 100000),
       facts_(alerter_, next),
-      flows_(alerter_) {}
+      flows_(alerter_) {
+  state_.rules = rules_.rules().size();
+  state_.files = rule_files_.size();
+  state_.loaded_at_us = WallMicros();
+}
+
+void Alerting::SetReloadSource(AlertsSettings settings, rules::engine::Networks networks) {
+  settings_ = std::move(settings);
+  networks_ = std::move(networks);
+}
+
+Result<> Alerting::Reload() {
+  auto refuse = [this](const rules::Error& e) -> Result<> {
+    ++state_.reload_failures;
+    state_.last_error = e.message;
+    return tl::make_unexpected(e);
+  };
+  auto files = RuleFiles(settings_);
+  if (!files) return refuse(files.error());
+  auto set = rules::engine::LoadRuleFiles(*files);
+  if (!set) return refuse(set.error());
+  set->SetNetworks(networks_);
+  rules_ = std::move(*set);  // the Alerter's reference now sees the new set
+  rule_files_ = std::move(*files);
+  ++state_.reloads;
+  state_.rules = rules_.rules().size();
+  state_.files = rule_files_.size();
+  state_.loaded_at_us = WallMicros();
+  state_.last_error.clear();
+  return {};
+}
 
 Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
                                                const std::string& db_path,
@@ -218,7 +289,10 @@ Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
   set->SetNetworks(networks);
   auto store = OpenAlertStore(db_path, log_dir, format, sensor_id);
   if (!store) return Fail(store.error(), "alerts: ");
-  return std::make_unique<Alerting>(std::move(*set), std::move(*store), next, std::move(*files));
+  auto alerting =
+      std::make_unique<Alerting>(std::move(*set), std::move(*store), next, std::move(*files));
+  alerting->SetReloadSource(settings, std::move(networks));
+  return alerting;
 }
 
 }  // namespace sensor

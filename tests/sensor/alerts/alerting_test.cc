@@ -322,6 +322,49 @@ TEST_F(AlertingTest, DnsAnswerWithIndicatorAddressRaisesIndicatorAlert) {
   EXPECT_NE(notices[0]["msg"].get<std::string>().find("answer 203.0.113.66"), std::string::npos);
 }
 
+TEST_F(AlertingTest, ReloadKeepsTheLastGoodSetAndTheSuppression) {
+  const std::string file = dir_.path() + "/reload.yaml";
+  auto write = [&](const std::string& ips) {
+    std::ofstream(file) << "- id: reload-c2\n  title: Reload test\n  severity: high\n"
+                           "  suppress: 1h\n  indicator:\n    ips: ["
+                        << ips << "]\n";
+  };
+  write("203.0.113.66");
+  AlertsSettings settings;
+  settings.rule_files = {file};
+  auto opened = OpenAlerting(settings, db(), dir_.path(), ZeekLogFormat::kJson, "sensor-test",
+                             {*rules::Cidr::Parse("10.0.0.0/8")}, next_);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  Alerting& alerting = **opened;
+  auto flow_to = [&](const char* resp, uint16_t port) {
+    alerting.flows().OnFlowEnd(Flow("10.1.9.9", port, resp, 443, "ssl", true, kT0), true, false);
+  };
+  flow_to("203.0.113.66", 50001);
+  EXPECT_EQ(alerting.stats().emitted, 1u);
+
+  std::ofstream(file) << "- id: reload-c2\n  title: [broken\n";  // bad YAML
+  auto refused = alerting.Reload();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message.rfind(file + ":", 0), 0u)  // file:line:column: ...
+      << refused.error().message;
+  EXPECT_EQ(alerting.rules_state().reload_failures, 1u);
+  EXPECT_EQ(alerting.rules_state().last_error, refused.error().message);
+  EXPECT_NE(alerting.rules_state().Json().find("\"reload_failures\":1"), std::string::npos);
+  flow_to("203.0.113.66", 50002);  // the old set still runs (and suppresses the repeat)
+  EXPECT_EQ(alerting.stats().alerts, 2u);
+  EXPECT_EQ(alerting.stats().emitted, 1u);
+
+  write("203.0.113.66, 203.0.113.99");
+  ASSERT_TRUE(alerting.Reload().has_value());
+  EXPECT_EQ(alerting.rules_state().reloads, 1u);
+  EXPECT_EQ(alerting.rules_state().last_error, "");
+  flow_to("203.0.113.66", 50003);  // same key as before the reload: still suppressed
+  flow_to("203.0.113.99", 50004);  // new in the reloaded set
+  EXPECT_EQ(alerting.stats().emitted, 2u);
+  ASSERT_TRUE(alerting.Flush().has_value());
+  EXPECT_EQ(Notices("reload-c2").size(), 2u);
+}
+
 TEST_F(AlertingTest, UnansweredFlowFromInternetIsNotExposure) {
   auto alerting = Open();
   ASSERT_NE(alerting, nullptr);

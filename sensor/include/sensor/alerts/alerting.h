@@ -127,6 +127,19 @@ class FlowAlerter {
   Alerter& alerter_;
 };
 
+// What rules are running; a snapshot for the log and the health summary.
+struct RulesState {
+  size_t rules = 0;               // rules in the running set
+  size_t files = 0;               // rule files they came from
+  int64_t loaded_at_us = 0;       // wall clock of the load that made the running set
+  uint64_t reloads = 0;           // successful reloads since the start
+  uint64_t reload_failures = 0;   // reloads refused (the running set stayed)
+  std::string last_error;         // why the latest reload was refused; "" after a good one
+
+  // One JSON object for the health summary (`rules` field): the members above.
+  std::string Json() const;
+};
+
 // Everything OpenAlerting builds. Owned by the sensor's main; not thread-safe.
 class Alerting {
  public:
@@ -148,13 +161,24 @@ class Alerting {
   // Every emitted alert also goes to `observer` (the summariser's alert lines).
   void SetObserver(Alerter::Observer observer) { alerter_.SetObserver(std::move(observer)); }
 
+  // Where Reload() reads the rules from: the settings and networks OpenAlerting used.
+  void SetReloadSource(AlertsSettings settings, rules::engine::Networks networks);
+  // Loads the rule files again (the directory is listed again, so a new pack file counts). A
+  // broken file keeps the running set and returns its "file:line:column: message"; either way
+  // the suppression state stays, so a reload does not repeat alerts. Between packets only.
+  rules::Result<> Reload();
+  const RulesState& rules_state() const { return state_; }
+
   rules::Result<> Flush() { return alerter_.sink().Flush(); }
   // ts_us: the packet time for notice.log's TSV #close line.
   rules::Result<> Close(int64_t ts_us = 0) { return alerter_.sink().Close(ts_us); }
 
  private:
-  rules::engine::RuleSet rules_;
+  rules::engine::RuleSet rules_;  // the Alerter refers to this object; Reload assigns into it
   std::vector<std::string> rule_files_;
+  AlertsSettings settings_;
+  rules::engine::Networks networks_;
+  RulesState state_;
   Alerter alerter_;
   AlertingFactSink facts_;
   FlowAlerter flows_;
