@@ -1,17 +1,21 @@
 // utkikk-collector: the CSIRT side. Enrolls sensor keys, ingests envelopes (from the network
 // with `run`, from files with `ingest`) and answers queries. Thin: parse arguments, load the
 // config, call the library (uplink/collector/collector.h).
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "uplink/collector/affected.h"
 #include "uplink/collector/collector.h"
 #include "uplink/collector/query_format.h"
 
@@ -28,6 +32,9 @@ constexpr const char* kUsage = R"(usage: utkikk-collector COMMAND [--config FILE
   query gaps [--format table|json]
   query alerts [--member ID] [--since 24h|2026-11-22|2026-11-22T08:00:00Z] [--format table|json]
   query health [--format table|json]    the latest health line of every sensor
+  query affected --rule ID [RULE_FILE...] [--format table|json]
+                                        stored software the software rule ID matches (rule
+                                        files default to every pack shipped with the build)
 --config defaults to /etc/utkikk/collector.yaml; --store overrides its store_url.
 )";
 
@@ -51,7 +58,7 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   static const char* const kValued[] = {"--config",    "--store",         "--member",
                                         "--sensor-id", "--sensor-key",    "--product",
                                         "--vendor",    "--version-below", "--format",
-                                        "--since"};
+                                        "--since",     "--rule"};
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -88,7 +95,7 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   size_t first_file = 1;
   if (args->command == "query") {
     if (positional.size() < 2) {
-      *problem = "query what? software, hosts, gaps, alerts or health";
+      *problem = "query what? software, hosts, gaps, alerts, health or affected";
       return false;
     }
     args->subcommand = positional[1];
@@ -247,6 +254,38 @@ int Main(int argc, char** argv) {
       if (!rows)
         return Fail(rows.error().message);
       std::cout << uplink::FormatHealth(*rows, *format);
+      return 0;
+    }
+    if (args.subcommand == "affected") {
+      const std::string rule = Option(args, "--rule");
+      if (rule.empty())
+        return Usage("query affected needs --rule ID");
+      std::vector<std::string> files = args.files;
+      if (files.empty()) {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(UTKIKK_RULE_PACK_DIR, ec)) {
+          if (e.path().extension() == ".yaml")
+            files.push_back(e.path().string());
+        }
+        std::sort(files.begin(), files.end());
+      }
+      auto rules = rules::engine::LoadRuleFiles(files);
+      if (!rules)
+        return Fail(rules.error().message);
+      auto rows = uplink::QueryAffected(collector, *rules, rule);
+      if (!rows)
+        return Fail(rows.error().message);
+      std::vector<uplink::SoftwareRow> software;
+      std::set<std::string> members;
+      for (const auto& r : *rows) {
+        members.insert(r.software.member_id);
+        software.push_back(r.software);
+      }
+      if (*format != uplink::OutputFormat::kJson) {
+        std::cout << "rule " << rule << ": " << software.size() << " installations at "
+                  << members.size() << " members\n";
+      }
+      std::cout << uplink::FormatSoftware(software, *format);
       return 0;
     }
     return Usage("unknown query '" + args.subcommand + "'");

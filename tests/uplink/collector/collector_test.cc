@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include "rules/engine/rule_set.h"
+#include "uplink/collector/affected.h"
 #include "uplink/collector/key_rotation.h"
 #include "uplink/collector/query_format.h"
 #include "uplink/envelope.h"
@@ -850,6 +852,47 @@ std::string HealthLine(int64_t packets, const std::string& version = "0.2.0") {
          std::to_string(packets) +
          R"(,"drops":2,"packets_delta":100,"drops_delta":0,"clock":{"synced":true,"maxerror_us":1000,"esterror_us":10},"disk":{"spool":{"free_bytes":1073741824,"total_bytes":2147483648}},"rules":{"files":3}})" +
          "\n";
+}
+
+TEST_P(CollectorTest, AffectedListsWhatASoftwareRuleMatchesInTheStore) {
+  EnrollDefault();
+  const std::string lines =
+      R"({"type":"software","host":"10.0.0.21","port":22,"role":"server","vendor":"OpenBSD","product":"OpenSSH","version":"9.2p1","raw":"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2"})"
+      "\n"
+      R"({"type":"software","host":"10.0.0.22","port":22,"role":"server","vendor":"OpenBSD","product":"OpenSSH","version":"9.8p1","raw":"SSH-2.0-OpenSSH_9.8p1"})"
+      "\n"
+      R"({"type":"software","host":"10.0.0.23","port":2222,"role":"server","vendor":"OpenBSD","product":"OpenSSH","version":"8.4p1","raw":"SSH-2.0-OpenSSH_8.4p1"})"
+      "\n"
+      R"({"type":"software","host":"10.0.0.24","port":80,"role":"server","vendor":"Apache","product":"HTTP Server","version":"2.4.49","raw":"Apache/2.4.49"})"
+      "\n";
+  ASSERT_TRUE(collector_->Ingest(Seal(Fields(1), lines, key_)).ack);
+  auto rules = rules::engine::LoadRuleString(R"(
+- id: test-regresshion
+  title: OpenSSH regreSSHion (test copy)
+  severity: high
+  software:
+    product: openbsd:openssh
+    scheme: openssh
+    affected:
+      - {introduced: "8.5p1", fixed: "9.8p1"}
+    cves: [CVE-2024-6387]
+- id: test-policy
+  title: not a software rule
+  severity: low
+  policy: {service: telnet}
+)", "affected-test.yaml");
+  ASSERT_TRUE(rules.has_value()) << rules.error().message;
+  auto rows = QueryAffected(*collector_, *rules, "test-regresshion");
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 1u);  // 9.2p1 only: 9.8p1 is fixed, 8.4p1 predates the bug
+  EXPECT_EQ((*rows)[0].software.host, "10.0.0.21");
+  EXPECT_EQ((*rows)[0].software.member_id, kMember);
+  EXPECT_EQ((*rows)[0].software.version, "9.2p1");
+  EXPECT_FALSE((*rows)[0].evidence.empty());
+  auto policy = QueryAffected(*collector_, *rules, "test-policy");
+  ASSERT_FALSE(policy.has_value());
+  EXPECT_NE(policy.error().message.find("only software rules"), std::string::npos);
+  EXPECT_FALSE(QueryAffected(*collector_, *rules, "no-such-rule").has_value());
 }
 
 TEST_P(CollectorTest, FlowAggregatesAreStoredPerWindow) {

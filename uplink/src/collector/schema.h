@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS software (
   PRIMARY KEY (member_id, host, port, role, vendor, product)
 );
 CREATE INDEX IF NOT EXISTS software_product ON software (product);
+CREATE INDEX IF NOT EXISTS software_product_lower ON software (LOWER(product));
 CREATE TABLE IF NOT EXISTS gaps (
   sensor_id TEXT NOT NULL,
   seq BIGINT NOT NULL,
