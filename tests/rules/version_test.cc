@@ -206,40 +206,51 @@ struct EqualCase {
   const char* b;
 };
 
-void ExpectOrdered(const std::vector<OrderCase>& cases, VersionScheme scheme) {
+// Each helper checks every case and reports all that fail.
+::testing::AssertionResult Ordered(const std::vector<OrderCase>& cases, VersionScheme scheme) {
+  std::string failed;
   for (const OrderCase& c : cases) {
-    EXPECT_LT(CompareVersions(c.lower, c.higher, scheme), 0)
-        << SchemeName(scheme) << ": " << c.lower << " < " << c.higher;
-    EXPECT_GT(CompareVersions(c.higher, c.lower, scheme), 0)
-        << SchemeName(scheme) << ": " << c.higher << " > " << c.lower;
-    EXPECT_EQ(CompareVersions(c.lower, c.lower, scheme), 0) << c.lower;
-    EXPECT_EQ(CompareVersions(c.higher, c.higher, scheme), 0) << c.higher;
+    if (CompareVersions(c.lower, c.higher, scheme) >= 0) {
+      failed += std::string("\n  ") + c.lower + " < " + c.higher + " does not hold";
+    }
+    if (CompareVersions(c.higher, c.lower, scheme) <= 0) {
+      failed += std::string("\n  ") + c.higher + " > " + c.lower + " does not hold";
+    }
+    if (CompareVersions(c.lower, c.lower, scheme) != 0) failed += std::string("\n  ") + c.lower;
+    if (CompareVersions(c.higher, c.higher, scheme) != 0) failed += std::string("\n  ") + c.higher;
   }
+  if (failed.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << SchemeName(scheme) << ":" << failed;
 }
 
-void ExpectEqual(const std::vector<EqualCase>& cases, VersionScheme scheme) {
+::testing::AssertionResult Equal(const std::vector<EqualCase>& cases, VersionScheme scheme) {
+  std::string failed;
   for (const EqualCase& c : cases) {
-    EXPECT_EQ(CompareVersions(c.a, c.b, scheme), 0) << SchemeName(scheme) << ": " << c.a
-                                                    << " == " << c.b;
-    EXPECT_EQ(CompareVersions(c.b, c.a, scheme), 0) << SchemeName(scheme) << ": " << c.b
-                                                    << " == " << c.a;
+    if (CompareVersions(c.a, c.b, scheme) != 0 || CompareVersions(c.b, c.a, scheme) != 0) {
+      failed += std::string("\n  ") + c.a + " == " + c.b + " does not hold";
+    }
   }
+  if (failed.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << SchemeName(scheme) << ":" << failed;
 }
 
 // A sorted chain must be ordered pairwise (i < j for all i < j): checks transitivity too.
-void ExpectChain(const std::vector<const char*>& chain, VersionScheme scheme) {
+::testing::AssertionResult Chain(const std::vector<const char*>& chain, VersionScheme scheme) {
+  std::string failed;
   for (size_t i = 0; i < chain.size(); ++i) {
     for (size_t j = i + 1; j < chain.size(); ++j) {
-      EXPECT_LT(CompareVersions(chain[i], chain[j], scheme), 0)
-          << SchemeName(scheme) << ": " << chain[i] << " < " << chain[j];
-      EXPECT_GT(CompareVersions(chain[j], chain[i], scheme), 0)
-          << SchemeName(scheme) << ": " << chain[j] << " > " << chain[i];
+      if (CompareVersions(chain[i], chain[j], scheme) >= 0 ||
+          CompareVersions(chain[j], chain[i], scheme) <= 0) {
+        failed += std::string("\n  ") + chain[i] + " < " + chain[j] + " does not hold";
+      }
     }
   }
+  if (failed.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << SchemeName(scheme) << ":" << failed;
 }
 
 TEST(CompareVersionsTest, Generic) {
-  ExpectOrdered(
+  EXPECT_TRUE(Ordered(
       {
           {"1.0", "1.1"},
           {"1.2", "1.10"},
@@ -283,8 +294,8 @@ TEST(CompareVersionsTest, Generic) {
           {"15.2.1544.4", "15.2.1544.11"},
           {"15.1.2507.35", "15.2.986.5"},
       },
-      VersionScheme::kGeneric);
-  ExpectEqual(
+      VersionScheme::kGeneric));
+  EXPECT_TRUE(Equal(
       {
           {"1.2", "1.2.0"},
           {"1.2", "1.2.0.0"},
@@ -300,14 +311,14 @@ TEST(CompareVersionsTest, Generic) {
           {"", "0"},
           {"0007", "7"},
       },
-      VersionScheme::kGeneric);
-  ExpectChain({"1.0-dev", "1.0a1", "1.0a2", "1.0b1", "1.0rc1", "1.0", "1.0.1", "1.0.2",
+      VersionScheme::kGeneric));
+  EXPECT_TRUE(Chain({"1.0-dev", "1.0a1", "1.0a2", "1.0b1", "1.0rc1", "1.0", "1.0.1", "1.0.2",
                "1.0.2a", "1.0.2b", "1.0.10", "1.1", "1.10", "2"},
-              VersionScheme::kGeneric);
+              VersionScheme::kGeneric));
 }
 
 TEST(CompareVersionsTest, OpenSsh) {
-  ExpectOrdered(
+  EXPECT_TRUE(Ordered(
       {
           {"9.8", "9.8p1"},
           {"9.8p1", "9.8p2"},
@@ -322,8 +333,8 @@ TEST(CompareVersionsTest, OpenSsh) {
           {"4.4", "5.2"},
           {"9.8p1", "10.0"},
       },
-      VersionScheme::kOpenSsh);
-  ExpectEqual(
+      VersionScheme::kOpenSsh));
+  EXPECT_TRUE(Equal(
       {
           {"OpenSSH_9.8p1", "9.8p1"},
           {"openssh-9.8p1", "9.8p1"},
@@ -331,13 +342,13 @@ TEST(CompareVersionsTest, OpenSsh) {
           {"OpenSSH_6.6.1p1 Ubuntu-2ubuntu2", "6.6.1p1"},
           {"9.8", "9.8.0"},
       },
-      VersionScheme::kOpenSsh);
-  ExpectChain({"9.7p1", "9.8", "9.8p1", "9.8p2", "9.9", "9.9p1", "9.9p2", "10.0"},
-              VersionScheme::kOpenSsh);
+      VersionScheme::kOpenSsh));
+  EXPECT_TRUE(Chain({"9.7p1", "9.8", "9.8p1", "9.8p2", "9.9", "9.9p1", "9.9p2", "10.0"},
+              VersionScheme::kOpenSsh));
 }
 
 TEST(CompareVersionsTest, DebianPolicyAndRealVersions) {
-  ExpectOrdered(
+  EXPECT_TRUE(Ordered(
       {
           // Debian Policy 5.6.12: '~' sorts before everything, even the end of a part.
           {"1.0~rc1", "1.0"},
@@ -375,8 +386,8 @@ TEST(CompareVersionsTest, DebianPolicyAndRealVersions) {
           {"1.99999999999999999999998", "1.99999999999999999999999"},
           {"1-2-3", "1-2-4"},  // upstream "1-2", revision "3" / "4"
       },
-      VersionScheme::kDebian);
-  ExpectEqual(
+      VersionScheme::kDebian));
+  EXPECT_TRUE(Equal(
       {
           {"1.0", "1.00"},
           {"1.0-0", "1.0"},
@@ -384,19 +395,19 @@ TEST(CompareVersionsTest, DebianPolicyAndRealVersions) {
           {"00:1.0", "1.0"},
           {"1.0-1", "1.0-01"},
       },
-      VersionScheme::kDebian);
-  ExpectChain({"1.0~~", "1.0~~a", "1.0~", "1.0", "1.0a", "1.0+", "1.0.1", "1.0.1-1",
+      VersionScheme::kDebian));
+  EXPECT_TRUE(Chain({"1.0~~", "1.0~~a", "1.0~", "1.0", "1.0a", "1.0+", "1.0.1", "1.0.1-1",
                "1:0.1"},
-              VersionScheme::kDebian);
+              VersionScheme::kDebian));
 }
 
 TEST(CompareVersionsTest, Semver) {
   // semver.org 2.0.0, section 11 examples.
-  ExpectChain({"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+  EXPECT_TRUE(Chain({"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
                "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"},
-              VersionScheme::kSemver);
-  ExpectChain({"1.0.0", "2.0.0", "2.1.0", "2.1.1"}, VersionScheme::kSemver);
-  ExpectOrdered(
+              VersionScheme::kSemver));
+  EXPECT_TRUE(Chain({"1.0.0", "2.0.0", "2.1.0", "2.1.1"}, VersionScheme::kSemver));
+  EXPECT_TRUE(Ordered(
       {
           {"1.9.0", "1.10.0"},
           {"1.0.0-2", "1.0.0-10"},
@@ -407,8 +418,8 @@ TEST(CompareVersionsTest, Semver) {
           {"v1.2.3", "1.2.4"},
           {"0.0.99999999999999999999998", "0.0.99999999999999999999999"},
       },
-      VersionScheme::kSemver);
-  ExpectEqual(
+      VersionScheme::kSemver));
+  EXPECT_TRUE(Equal(
       {
           {"1.0.0+build.1", "1.0.0+build.2"},
           {"1.0.0+20130313144700", "1.0.0"},
@@ -417,11 +428,11 @@ TEST(CompareVersionsTest, Semver) {
           {"=1.0.0", "1.0.0"},
           {"1.2", "1.2.0"},
       },
-      VersionScheme::kSemver);
+      VersionScheme::kSemver));
 }
 
 TEST(CompareVersionsTest, WindowsBuild) {
-  ExpectOrdered(
+  EXPECT_TRUE(Ordered(
       {
           {"10.0.20348.2113", "10.0.20348.2159"},
           {"10.0.17763.5122", "10.0.20348.1"},
@@ -429,17 +440,17 @@ TEST(CompareVersionsTest, WindowsBuild) {
           {"10.0.19045.999", "10.0.19045.3693"},
           {"10.0.20348", "10.0.20348.1"},
       },
-      VersionScheme::kWindowsBuild);
-  ExpectEqual(
+      VersionScheme::kWindowsBuild));
+  EXPECT_TRUE(Equal(
       {
           {"10.0.20348", "10.0.20348.0"},
           {"10.0.020348.2113", "10.0.20348.2113"},
       },
-      VersionScheme::kWindowsBuild);
+      VersionScheme::kWindowsBuild));
 }
 
 TEST(CompareVersionsTest, Cisco) {
-  ExpectOrdered(
+  EXPECT_TRUE(Ordered(
       {
           // ASA: major.minor(maintenance)interim
           {"9.16(4)", "9.16(4)27"},
@@ -460,19 +471,19 @@ TEST(CompareVersionsTest, Cisco) {
           {"16.12.4", "16.12.10"},
           {"17.3.4a", "17.3.5"},
       },
-      VersionScheme::kCisco);
-  ExpectEqual({{"15.2(4)M3", "15.2(4)m3"}, {"9.16(4)", "9.16(4)0"}}, VersionScheme::kCisco);
+      VersionScheme::kCisco));
+  EXPECT_TRUE(Equal({{"15.2(4)M3", "15.2(4)m3"}, {"9.16(4)", "9.16(4)0"}}, VersionScheme::kCisco));
 }
 
 TEST(CompareVersionsTest, DocumentedGenericExamples) {
-  ExpectEqual({{"1.0rc1", "1.0-rc1"},
+  EXPECT_TRUE(Equal({{"1.0rc1", "1.0-rc1"},
                {"1.0-rc1", "1.0.rc.1"},
                {"1.2.3-1", "1.2.3.1"},
                {"1.0-rc1", "1.0.0-rc1"},
                {"1.0.0a1", "1-alpha-1"},
                {"2.0.0.0-beta", "2-beta"}},
-              VersionScheme::kGeneric);
-  ExpectOrdered({{"1.0", "1.0b"},
+              VersionScheme::kGeneric));
+  EXPECT_TRUE(Ordered({{"1.0", "1.0b"},
                  {"1.0b", "1.0.1"},
                  {"1.0.0-rc1", "1.0"},
                  {"1.0.0-rc1", "1.0.0.1"},
@@ -480,7 +491,7 @@ TEST(CompareVersionsTest, DocumentedGenericExamples) {
                  {"1.0.1-rc1", "1.0.1"},
                  {"0.rc1", "0.1"},
                  {"1.0.0.0.0.0.0.1", "1.0.0.0.0.0.0.2"}},
-                VersionScheme::kGeneric);
+                VersionScheme::kGeneric));
 }
 
 // Every scheme must be a total preorder: antisymmetric in sign and transitive. Checked on a
