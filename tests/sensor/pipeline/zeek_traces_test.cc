@@ -2,7 +2,6 @@
 // pcap -> decoder -> flows -> nDPI -> extractors -> Inventory (SQLite) — and the inventory
 // database checked against Zeek's baselines (known_hosts, known_services, software, ssh.log,
 // dhcp.log) and the versions the MANIFEST says tshark verified. One test per MANIFEST entry.
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +17,7 @@
 #include "sensor/config.h"
 #include "sensor/extract/extractor_set.h"
 #include "sensor/inventory/inventory.h"
+#include "sensor/inventory/inventory_test_util.h"
 #include "sensor/pipeline/pipeline.h"
 
 namespace sensor {
@@ -73,31 +73,8 @@ class TraceInventory {
  public:
   // Every row of `sql`, columns joined by '|'.
   std::set<std::string> Rows(const std::string& sql) const {
-    std::set<std::string> out;
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      sqlite3_close(db);
-      ADD_FAILURE() << "cannot open " << db_;
-      return out;
-    }
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-      sqlite3_close(db);
-      return out;
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      std::string row;
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        if (i) row += '|';
-        const unsigned char* text = sqlite3_column_text(stmt, i);
-        row += text ? reinterpret_cast<const char*>(text) : "NULL";
-      }
-      out.insert(row);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return out;
+    auto rows = inventory_test::Rows(db_, sql);
+    return std::set<std::string>(rows.begin(), rows.end());
   }
 
   std::set<std::string> Addresses() const { return Rows("SELECT ip FROM host_addresses"); }
