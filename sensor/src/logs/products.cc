@@ -324,6 +324,10 @@ bool Nxlog(SyslogMessage* m) {
     else if (k == "IpPort" && v != "-" && v != "0") m->SetField("src_port", v);
     else if (k == "Channel") m->SetField("channel", v);
     else if (k == "SourceName" || k == "ProviderName") m->SetField("provider", v);
+    // Windows DHCP Server audit log lines read by NXLog's xm_csv (docs/logs.md).
+    else if (k == "IPAddress" && v != "-") m->SetField("ip", v);
+    else if (k == "MACAddress" && v != "-") m->SetField("mac", v);
+    else if (k == "Description") m->SetField("description", v);
   };
   if (!s.empty() && s[0] == '{') {
     // Flat JSON object: "key":value pairs; nested objects are skipped by the scan.
@@ -363,6 +367,28 @@ bool Nxlog(SyslogMessage* m) {
   }
   if (!m->Field("event_id")) return false;
   m->format = "nxlog";
+  return true;
+}
+
+// Windows DHCP Server audit log line, as NXLog forwards it raw: "ID,Date,Time,Description,
+// IP Address,Host Name,MAC Address,..." (Microsoft Learn, "Analyze DHCP Server log files":
+// ID 10 = new lease, 11 = renewal, 12 = release, ...). The MAC is 12 hex digits.
+bool WindowsDhcpCsv(SyslogMessage* m) {
+  string_view s = m->message;
+  // "NN,MM/DD/YY,HH:MM:SS," at the start (the ID has two digits).
+  if (s.size() < 22 || !IsDigit(s[0]) || !IsDigit(s[1]) || s[2] != ',' || s[5] != '/' ||
+      s[8] != '/' || s[11] != ',' || s[14] != ':' || s[17] != ':' || s[20] != ',') {
+    return false;
+  }
+  std::array<string_view, 12> f;
+  size_t count = Split(s, ',', &f);
+  if (count < 7) return false;
+  m->format = "windows-dhcp";
+  m->SetField("event_id", f[0]);
+  m->SetField("description", f[3]);
+  if (IpLength(f[4], 0) == f[4].size()) m->SetField("ip", f[4]);
+  m->SetField("host_name", f[5]);
+  m->SetField("mac", f[6]);
   return true;
 }
 
@@ -789,6 +815,7 @@ bool ParseProduct(SyslogMessage* m) {
     Pam(m);
     return true;
   }
+  if (WindowsDhcpCsv(m)) return true;
   // Bodies without a usable tag (the collector stripped the header, or the device sent none).
   if (app.empty()) {
     if (KeaLogLine(m)) return true;
