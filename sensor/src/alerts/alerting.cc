@@ -107,6 +107,10 @@ void Alerting::OnDns(const rules::engine::DnsObservation& dns) {
   alerter_.Raise(rules_.Evaluate(dns), AlertConn{0, 17});
 }
 
+void Alerting::OnLogEvent(const rules::engine::LogEvent& event) {
+  alerter_.Raise(rules_.Evaluate(event, &log_windows_), AlertConn{});
+}
+
 // ---- settings ----
 
 Result<> ReadAlertsSettings(const YamlNode& node, AlertsSettings* settings) {

@@ -153,6 +153,10 @@ class Alerting {
   // A DNS response (ExtractorSet::SetDnsObserver) against the indicator rules: a domain or an
   // address on a list in the query or the answers raises an alert about the asking client.
   void OnDns(const rules::engine::DnsObservation& dns);
+  // A log event (syslog, via LogFeed) against the log rules; their thresholds count in this
+  // object's LogWindows. Alerts the caller makes itself (log-sender-quiet) go through Raise.
+  void OnLogEvent(const rules::engine::LogEvent& event);
+  void Raise(const std::vector<rules::engine::Alert>& alerts) { alerter_.Raise(alerts, {}); }
   const rules::engine::RuleSet& rule_set() const { return rules_; }
   const std::vector<std::string>& rule_files() const { return rule_files_; }
   // Zones rules refer to that the settings do not define (those conditions never match).
@@ -180,6 +184,7 @@ class Alerting {
   rules::engine::Networks networks_;
   RulesState state_;
   Alerter alerter_;
+  rules::engine::LogWindows log_windows_;  // log rule thresholds (OnLogEvent)
   AlertingFactSink facts_;
   FlowAlerter flows_;
 };
