@@ -123,6 +123,7 @@ class Inventory::Impl {
   void Software(const rules::SoftwareFact& f);
   Result<> Flush();
   Result<> Close();
+  Result<> LogSenders(const std::vector<InventoryLogSender>& senders);
 
   InventoryStats stats_;
   std::optional<rules::Error> last_error_;
@@ -242,6 +243,19 @@ Result<> Inventory::Impl::Init() {
   if (!db) return tl::make_unexpected(db.error());
   db_ = std::move(*db);
   if (auto ok = inventory_internal::EnsureSchema(db_.get(), path_, true); !ok) return ok;
+  // Added beside schema version 1 (readers that predate it ignore it; ReadInventory checks
+  // that it exists). Times are microseconds of wall clock, like the log store's.
+  if (auto ok = inventory_internal::Exec(
+          db_.get(),
+          "CREATE TABLE IF NOT EXISTS log_senders(sender TEXT PRIMARY KEY, messages INTEGER "
+          "NOT NULL, bytes INTEGER NOT NULL, sev0 INTEGER NOT NULL, sev1 INTEGER NOT NULL, "
+          "sev2 INTEGER NOT NULL, sev3 INTEGER NOT NULL, sev4 INTEGER NOT NULL, sev5 INTEGER "
+          "NOT NULL, sev6 INTEGER NOT NULL, sev7 INTEGER NOT NULL, no_severity INTEGER NOT "
+          "NULL, dropped INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT "
+          "NULL, quiet INTEGER NOT NULL)");
+      !ok) {
+    return Fail(ok.error(), path_ + ": ");
+  }
   if (auto ok = inventory_internal::Exec(
           db_.get(), "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                      "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864");
@@ -908,6 +922,46 @@ Result<> Inventory::Impl::Close() {
   return result;
 }
 
+Result<> Inventory::Impl::LogSenders(const std::vector<InventoryLogSender>& senders) {
+  if (closed_) return {};
+  if (auto ok = Flush(); !ok) return ok;  // no fact transaction is open after this
+  auto stmt = inventory_internal::Prepare(
+      db_.get(),
+      "INSERT OR REPLACE INTO log_senders(sender, messages, bytes, sev0, sev1, sev2, sev3, sev4, "
+      "sev5, sev6, sev7, no_severity, dropped, first_seen, last_seen, quiet) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+  if (!stmt) return Fail(stmt.error(), path_ + ": ");
+  if (auto ok = inventory_internal::Exec(db_.get(), "BEGIN"); !ok) {
+    return Fail(ok.error(), path_ + ": ");
+  }
+  auto i64 = [](uint64_t v) { return static_cast<int64_t>(v); };
+  for (const InventoryLogSender& l : senders) {
+    sqlite3_stmt* st = stmt->get();
+    sqlite3_reset(st);
+    inventory_internal::Bind(st, 1, std::string_view(l.sender));
+    inventory_internal::Bind(st, 2, i64(l.messages));
+    inventory_internal::Bind(st, 3, i64(l.bytes));
+    for (int k = 0; k < 8; ++k) inventory_internal::Bind(st, 4 + k, i64(l.severities[k]));
+    inventory_internal::Bind(st, 12, i64(l.no_severity));
+    inventory_internal::Bind(st, 13, i64(l.dropped));
+    inventory_internal::Bind(st, 14, l.first_seen_us);
+    inventory_internal::Bind(st, 15, l.last_seen_us);
+    inventory_internal::Bind(st, 16, int64_t{l.quiet ? 1 : 0});
+    if (auto row = inventory_internal::Step(db_.get(), st, "log_senders"); !row) {
+      (void)inventory_internal::Exec(db_.get(), "ROLLBACK");
+      ++stats_.store_errors;
+      last_error_ = row.error();
+      return Fail(row.error(), path_ + ": ");
+    }
+  }
+  if (auto ok = inventory_internal::Exec(db_.get(), "COMMIT"); !ok) {
+    (void)inventory_internal::Exec(db_.get(), "ROLLBACK");
+    ++stats_.store_errors;
+    return Fail(ok.error(), path_ + ": ");
+  }
+  return {};
+}
+
 Inventory::Inventory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Inventory::~Inventory() {
@@ -926,6 +980,9 @@ void Inventory::OnName(const rules::NameFact& fact) { impl_->Name(fact); }
 void Inventory::OnOs(const rules::OsFact& fact) { impl_->Os(fact); }
 void Inventory::OnService(const rules::ServiceFact& fact) { impl_->Service(fact); }
 void Inventory::OnSoftware(const rules::SoftwareFact& fact) { impl_->Software(fact); }
+Result<> Inventory::SetLogSenders(const std::vector<InventoryLogSender>& senders) {
+  return impl_->LogSenders(senders);
+}
 Result<> Inventory::Flush() { return impl_->Flush(); }
 Result<> Inventory::Close() { return impl_->Close(); }
 InventoryStats Inventory::stats() const { return impl_->stats_; }

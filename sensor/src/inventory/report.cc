@@ -208,7 +208,45 @@ Result<std::vector<InventoryHost>> ReadInventory(const std::string& path,
           h->other_software.push_back(std::move(w));
         });
   }
+  // log_senders (docs/logs.md): absent in databases written before the sensor received logs.
+  std::map<std::string, InventoryLogSender> log_senders;
+  if (ok) {
+    bool has_table = false;
+    ok = ForEachRow(db, path,
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_senders'",
+                    [&](sqlite3_stmt*) { has_table = true; });
+    if (ok && has_table) {
+      ok = ForEachRow(db, path,
+                      "SELECT sender, messages, bytes, sev0, sev1, sev2, sev3, sev4, sev5, sev6, "
+                      "sev7, no_severity, dropped, first_seen, last_seen, quiet FROM log_senders",
+                      [&](sqlite3_stmt* s) {
+                        InventoryLogSender l;
+                        l.sender = ColumnText(s, 0);
+                        l.messages = static_cast<uint64_t>(ColumnInt(s, 1));
+                        l.bytes = static_cast<uint64_t>(ColumnInt(s, 2));
+                        for (int k = 0; k < 8; ++k) {
+                          l.severities[k] = static_cast<uint64_t>(ColumnInt(s, 3 + k));
+                        }
+                        l.no_severity = static_cast<uint64_t>(ColumnInt(s, 11));
+                        l.dropped = static_cast<uint64_t>(ColumnInt(s, 12));
+                        l.first_seen_us = ColumnInt(s, 13);
+                        l.last_seen_us = ColumnInt(s, 14);
+                        l.quiet = ColumnInt(s, 15) != 0;
+                        log_senders[l.sender] = l;
+                      });
+    }
+  }
   if (!ok) return tl::make_unexpected(ok.error());
+  for (auto& [id, h] : hosts) {
+    auto take = [&](const std::string& ip) {
+      auto it = log_senders.find(ip);
+      if (it != log_senders.end() && (!h.logs || h.logs->messages < it->second.messages)) {
+        h.logs = it->second;
+      }
+    };
+    take(h.key);
+    for (const auto& a : h.addresses) take(a.ip);
+  }
 
   std::vector<InventoryHost> out;
   std::string wanted = query.host ? query.host->ToString() : std::string();
@@ -335,6 +373,12 @@ void TableHost(const InventoryHost& h, std::string* out) {
     }
     *out += "\n";
   }
+  if (h.logs) {
+    *out += fmt::format("  sends logs: {} messages, {} bytes from {}, first {}  last {}{}\n",
+                        h.logs->messages, h.logs->bytes, h.logs->sender,
+                        IsoTime(h.logs->first_seen_us), IsoTime(h.logs->last_seen_us),
+                        h.logs->quiet ? "  WENT QUIET" : "");
+  }
   for (const auto& v : h.services) {
     std::string sw = SoftwareSummary(v.software);
     *out += fmt::format("  {:<11} {:<8} {:<9} {:<40} first {}  last {}\n",
@@ -453,6 +497,22 @@ void JsonHost(const InventoryHost& h, std::string* out) {
   });
   JsonArray(out, "other_software", h.other_software,
             [&](const InventorySoftware& w) { JsonSoftware(w, out); });
+  if (h.logs) {
+    out->append(",\"logs\":{");
+    JsonField(out, "sender", h.logs->sender, true);
+    JsonNumber(out, "messages", static_cast<int64_t>(h.logs->messages));
+    JsonNumber(out, "bytes", static_cast<int64_t>(h.logs->bytes));
+    out->append(",\"severities\":[");
+    for (int k = 0; k < 8; ++k) {
+      if (k > 0) out->push_back(',');
+      *out += std::to_string(h.logs->severities[k]);
+    }
+    out->push_back(']');
+    JsonNumber(out, "dropped", static_cast<int64_t>(h.logs->dropped));
+    JsonSeen(out, h.logs->first_seen_us, h.logs->last_seen_us);
+    JsonBool(out, "quiet", h.logs->quiet);
+    out->push_back('}');
+  }
   out->append("}\n");
 }
 

@@ -19,11 +19,13 @@
 // batched in transactions committed every batch_facts writes or batch_interval_us of packet time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rules/facts.h"
 #include "rules/result.h"
@@ -49,6 +51,18 @@ struct InventoryConfig {
   int64_t batch_interval_us = 1'000'000;         // ... or this much packet time
   int64_t last_seen_granularity_us = 60'000'000; // last_seen moves in SQLite at most this often
   size_t max_cache_entries = 1'000'000;          // the cache is dropped (and rebuilt) beyond this
+};
+
+// One device that sends syslog to the sensor, as the `log_senders` table keeps it (one row per
+// sender address, replaced on every update; docs/logs.md, "Per-sender statistics").
+struct InventoryLogSender {
+  std::string sender;  // the address, as text
+  uint64_t messages = 0, bytes = 0;
+  std::array<uint64_t, 8> severities{};  // by syslog severity 0 (emerg) .. 7 (debug)
+  uint64_t no_severity = 0;              // messages without a PRI
+  uint64_t dropped = 0;                  // refused by the receiver (policy, rate, queue)
+  int64_t first_seen_us = 0, last_seen_us = 0;  // receive time (wall clock)
+  bool quiet = false;  // was steady, then silent (log-sender-quiet)
 };
 
 // Named counters; a snapshot.
@@ -81,6 +95,9 @@ class Inventory : public rules::FactSink {
   void OnOs(const rules::OsFact& fact) override;
   void OnService(const rules::ServiceFact& fact) override;
   void OnSoftware(const rules::SoftwareFact& fact) override;
+
+  // Replaces the rows of these senders in `log_senders` (others stay) and commits.
+  rules::Result<> SetLogSenders(const std::vector<InventoryLogSender>& senders);
 
   // Writes pending last_seen values, commits, flushes the logs.
   rules::Result<> Flush();

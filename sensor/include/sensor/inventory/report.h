@@ -10,6 +10,7 @@
 
 #include "rules/ip_address.h"
 #include "rules/result.h"
+#include "sensor/inventory/inventory.h"
 
 namespace sensor {
 
@@ -63,6 +64,9 @@ struct InventoryHost {
   std::vector<InventoryOs> os;              // best first: highest confidence, then most recent
   std::vector<InventoryService> services;   // by port, transport, protocol
   std::vector<InventorySoftware> other_software;  // clients, and servers without a service
+  // The host sends syslog to the sensor: its `log_senders` row (the one of its addresses that
+  // sent most, when several did).
+  std::optional<InventoryLogSender> logs;
 };
 struct InventoryChange {
   int64_t ts = 0;
