@@ -9,6 +9,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -22,6 +25,8 @@
 #include "sensor/config.h"
 #include "sensor/extract/extractor_set.h"
 #include "sensor/inventory/inventory.h"
+#include "sensor/logs/log_feed.h"
+#include "sensor/logs/receiver.h"
 #include "sensor/pipeline/pipeline.h"
 #include "sensor/summary/summariser.h"
 #include "sensor/alerts/alerting.h"
@@ -29,10 +34,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: utkikk-sensor --config FILE (--read CAPTURE | --interface IF) [--log-dir DIR]\n"
+    "usage: utkikk-sensor --config FILE (--read CAPTURE | --interface IF | --syslog-only)\n"
+    "                     [--log-dir DIR]\n"
     "  --config FILE     the sensor configuration (see docs/configuration.md)\n"
     "  --read CAPTURE    process a pcap or pcapng file, then exit\n"
     "  --interface IF    capture live on IF until SIGINT or SIGTERM\n"
+    "  --syslog-only     no capture: only the config's syslog listeners, until SIGINT/SIGTERM\n"
     "  --log-dir DIR     write logs here instead of the config's logs.directory\n";
 
 std::atomic<bool> g_stop{false};
@@ -46,12 +53,17 @@ struct Options {
   std::string read;
   std::string interface;
   std::string log_dir;
+  bool syslog_only = false;
 };
 
 bool ParseOptions(int argc, char** argv, Options* o, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string* target = nullptr;
+    if (arg == "--syslog-only") {
+      o->syslog_only = true;
+      continue;
+    }
     if (arg == "--config") target = &o->config;
     else if (arg == "--read" || arg == "-r") target = &o->read;
     else if (arg == "--interface" || arg == "-i") target = &o->interface;
@@ -70,8 +82,9 @@ bool ParseOptions(int argc, char** argv, Options* o, std::string* error) {
     *error = "--config is required";
     return false;
   }
-  if (o->read.empty() == o->interface.empty()) {
-    *error = "give exactly one of --read CAPTURE or --interface IF";
+  if (o->syslog_only ? !(o->read.empty() && o->interface.empty())
+                     : o->read.empty() == o->interface.empty()) {
+    *error = "give exactly one of --read CAPTURE, --interface IF or --syslog-only";
     return false;
   }
   return true;
@@ -107,6 +120,30 @@ bool DropPrivileges(const std::string& user, const std::vector<std::string>& wri
   return true;
 }
 
+// The files the log store opened as root (segments, index, LOCK) go to the configured user too,
+// so the store can rotate and rewrite them after the privileges are dropped.
+bool HandOverTree(const std::string& user, const std::string& dir, std::string* error) {
+  if (geteuid() != 0 || user.empty() || user == "root") return true;
+  struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return true;  // DropPrivileges reports it
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (lchown(it->path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      *error = "cannot hand " + it->path().string() + " to user '" + user + "': " +
+               std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void PrintProgress(const sensor::PacketSource& source, uint64_t packets) {
   uint64_t total = source.bytes_total();
   if (total > 0) {
@@ -118,6 +155,87 @@ void PrintProgress(const sensor::PacketSource& source, uint64_t packets) {
                  static_cast<unsigned long long>(packets));
   }
 }
+
+// The syslog side on the packet thread: drains the LogFeed into the fact chain and the log rules,
+// commits what it delivered (at most once a second), and once a minute writes the per-sender
+// statistics to the inventory and the summaries and raises log-sender-quiet.
+struct LogWiring {
+  sensor::LogFeed* feed = nullptr;
+  sensor::LogStore* store = nullptr;
+  rules::FactSink* facts = nullptr;  // null without the inventory
+  sensor::Inventory* inventory = nullptr;
+  sensor::Summariser* summariser = nullptr;
+  sensor::Alerting* alerting = nullptr;
+  std::unique_ptr<sensor::LogSenderWatch> watch;
+  spdlog::logger* log = nullptr;
+  bool pending = false;  // delivered but not yet committed
+  int64_t next_flush_us = 0;
+  int64_t next_senders_us = 0;
+
+  void Drain(bool final) {
+    sensor::Alerting* a = alerting;
+    size_t n = feed->Drain(facts, [a](const rules::engine::LogEvent& e) {
+      if (a) a->OnLogEvent(e);
+    });
+    pending = pending || n > 0;
+    int64_t now = WallMicros();
+    if (final || now >= next_senders_us) {
+      next_senders_us = now + 60'000'000;
+      Senders(now);
+    }
+    if (pending && (final || now >= next_flush_us)) {
+      next_flush_us = now + 1'000'000;
+      pending = false;
+      if (inventory) {
+        if (auto ok = inventory->Flush(); !ok) log->error("inventory: {}", ok.error().message);
+      }
+      if (alerting) {
+        if (auto ok = alerting->Flush(); !ok) log->error("alerts: {}", ok.error().message);
+      }
+    }
+  }
+
+  void Senders(int64_t now) {
+    std::vector<rules::engine::Alert> alerts;
+    std::vector<sensor::LogSenderState> senders = watch->Update(store->Senders(), now, &alerts);
+    if (alerting && !alerts.empty()) {
+      alerting->Raise(alerts);
+      pending = true;
+    }
+    std::vector<sensor::InventoryLogSender> rows;
+    std::vector<sensor::LogSenderSummary> summaries;
+    for (const sensor::LogSenderState& s : senders) {
+      sensor::InventoryLogSender r;
+      r.sender = s.stats.sender.ToString();
+      r.messages = s.stats.messages;
+      r.bytes = s.stats.bytes;
+      r.severities = s.stats.severities;
+      r.no_severity = s.stats.no_severity;
+      r.dropped = s.stats.dropped;
+      r.first_seen_us = s.stats.first_seen_us;
+      r.last_seen_us = s.stats.last_seen_us;
+      r.quiet = s.quiet;
+      if (summariser) {
+        sensor::LogSenderSummary m;
+        m.sender = r.sender;
+        m.messages = r.messages;
+        m.bytes = r.bytes;
+        m.severities = r.severities;
+        m.first_seen_us = r.first_seen_us;
+        m.last_seen_us = r.last_seen_us;
+        m.quiet = r.quiet;
+        summaries.push_back(std::move(m));
+      }
+      rows.push_back(std::move(r));
+    }
+    if (inventory && !rows.empty()) {
+      if (auto ok = inventory->SetLogSenders(rows); !ok) {
+        log->error("inventory: log senders: {}", ok.error().message);
+      }
+    }
+    if (summariser) summariser->SetLogSenders(std::move(summaries));
+  }
+};
 
 int Run(int argc, char** argv) {
   Options options;
@@ -138,16 +256,25 @@ int Run(int argc, char** argv) {
     config->logs.directory = options.log_dir;
   }
 
-  rules::Result<sensor::PacketSourcePtr> source =
-      options.read.empty() ? [&] {
-        sensor::CaptureConfig capture = config->capture;
-        capture.interface = options.interface;
-        return sensor::OpenLiveInterface(capture);
-      }()
-                           : sensor::OpenPcapFile(options.read);
-  if (!source) {
-    std::fprintf(stderr, "utkikk-sensor: %s\n", source.error().message.c_str());
-    return 1;
+  const bool syslog_on = config->syslog.enabled && !config->syslog.listeners.empty();
+  if (options.syslog_only && !syslog_on) {
+    std::fprintf(stderr, "utkikk-sensor: --syslog-only needs a syslog: section with listeners\n");
+    return 2;
+  }
+  sensor::PacketSourcePtr source;
+  if (!options.syslog_only) {
+    rules::Result<sensor::PacketSourcePtr> opened =
+        options.read.empty() ? [&] {
+          sensor::CaptureConfig capture = config->capture;
+          capture.interface = options.interface;
+          return sensor::OpenLiveInterface(capture);
+        }()
+                             : sensor::OpenPcapFile(options.read);
+    if (!opened) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", opened.error().message.c_str());
+      return 1;
+    }
+    source = std::move(*opened);
   }
   auto sink = sensor::OpenZeekLogSink(config->logs.directory, config->logs.format,
                                        config->sensor_id);
@@ -164,9 +291,32 @@ int Run(int argc, char** argv) {
   if (config->summary.enabled) {
     writable.push_back(config->summary.spool_directory);
   }
+  if (syslog_on) writable.push_back(config->syslog.store.directory);
   for (const auto& dir : writable) {
     if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
       std::fprintf(stderr, "utkikk-sensor: cannot create %s: %s\n", dir.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+  // The syslog receiver binds its ports (514 needs root) and the log store opens before the
+  // privileges go; the receiver's thread starts once the rest is wired (docs/logs.md).
+  std::unique_ptr<sensor::LogStore> log_store;
+  std::unique_ptr<sensor::SyslogReceiver> receiver;
+  if (syslog_on) {
+    auto store = sensor::OpenLogStore(config->syslog.store);
+    if (!store) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", store.error().message.c_str());
+      return 1;
+    }
+    log_store = std::move(*store);
+    auto created = sensor::CreateSyslogReceiver(config->syslog, log_store.get());
+    if (!created) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", created.error().message.c_str());
+      return 1;
+    }
+    receiver = std::move(*created);
+    if (!HandOverTree(config->user, config->syslog.store.directory, &error)) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", error.c_str());
       return 1;
     }
   }
@@ -180,6 +330,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<sensor::Summariser> summariser;  // tee in front of the inventory
   std::unique_ptr<sensor::Alerting> alerting;      // tee in front of both: rules on facts
   std::unique_ptr<sensor::ExtractorSet> extractors;
+  rules::FactSink* fact_head = nullptr;  // where facts enter the chain (also those from logs)
   if (config->inventory.enabled) {
     std::string fp_dir = config->inventory.fingerprints.empty() ? std::string(UTKIKK_FINGERPRINT_DIR)
                                                                 : config->inventory.fingerprints;
@@ -244,6 +395,7 @@ int Run(int argc, char** argv) {
     extractors = std::make_unique<sensor::ExtractorSet>(extract_config, fingerprints.get(), *facts,
                                                         config->local_nets);
     if (!extractors->warning().empty()) log->warn("{}", extractors->warning());
+    fact_head = facts;
   }
 
   auto classifier = sensor::MakeNdpiClassifier(sensor::ClassifierConfig{});
@@ -271,6 +423,34 @@ int Run(int argc, char** argv) {
       extractors->SetDnsObserver([a](const rules::engine::DnsObservation& dns) { a->OnDns(dns); });
     }
   }
+  // Syslog: the receiver's thread queues facts and log events in the feed; the packet thread
+  // drains it at every OnTime (about once a second) and once at the end.
+  std::unique_ptr<sensor::LogFeed> log_feed;
+  LogWiring log_wiring;
+  if (receiver) {
+    log_feed = std::make_unique<sensor::LogFeed>(65536, alerting != nullptr);
+    receiver->SetMessageHook([f = log_feed.get()](const sensor::LogRecord& record,
+                                                  const sensor::SyslogMessage& message) {
+      f->OnMessage(record, message);
+    });
+    log_wiring.feed = log_feed.get();
+    log_wiring.store = log_store.get();
+    log_wiring.facts = fact_head;
+    log_wiring.inventory = inventory.get();
+    log_wiring.summariser = summariser.get();
+    log_wiring.alerting = alerting.get();
+    log_wiring.watch = std::make_unique<sensor::LogSenderWatch>(config->syslog.store);
+    log_wiring.log = log.get();
+    if (auto started = receiver->Start(); !started) {
+      std::fprintf(stderr, "utkikk-sensor: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    for (size_t i = 0; i < config->syslog.listeners.size(); ++i) {
+      const auto& l = config->syslog.listeners[i];
+      log->info("syslog: listening {} {}:{}", sensor::SyslogTransportName(l.transport), l.address,
+                receiver->port(i));
+    }
+  }
   // Flow aggregates and the summary heartbeat (capture counters, Tick) from the pipeline; rule
   // reloads (SIGHUP) between packets, on the packet thread.
   struct SummaryObserver : sensor::PipelineObserver {
@@ -281,6 +461,7 @@ int Run(int argc, char** argv) {
       if (summariser) summariser->OnFlowEnd(flow, local_orig, local_resp);
     }
     void OnTime(int64_t now_us, uint64_t packets, const sensor::CaptureStats& capture) override {
+      if (logs) logs->Drain(false);
       if (alerting && g_reload.exchange(false)) {
         if (auto r = alerting->Reload(); r) {
           log->info("rules reloaded: {} rules from {} files", alerting->rules_state().rules,
@@ -295,21 +476,44 @@ int Run(int argc, char** argv) {
         summariser->Tick(now_us);
       }
     }
+    LogWiring* logs = nullptr;
   } summary_observer;
   summary_observer.summariser = summariser.get();
   summary_observer.alerting = alerting.get();
   summary_observer.log = log.get();
+  if (receiver) summary_observer.logs = &log_wiring;
   if (summariser && alerting) summariser->SetHealthField("rules", alerting->rules_state().Json());
-  if (summariser || alerting) pipeline.SetObserver(&summary_observer);
-  log->info("capturing from {}, logs in {}", (*source)->name(), config->logs.directory);
-  std::function<void(const sensor::PacketSource&, uint64_t)> progress;
-  bool tty = isatty(STDERR_FILENO) == 1;
-  if (tty) {
-    progress = PrintProgress;
+  if (summariser || alerting || receiver) pipeline.SetObserver(&summary_observer);
+  bool tty = isatty(STDERR_FILENO) == 1 && source;
+  rules::Result<> done;
+  if (source) {
+    log->info("capturing from {}, logs in {}", source->name(), config->logs.directory);
+    std::function<void(const sensor::PacketSource&, uint64_t)> progress;
+    if (tty) {
+      progress = PrintProgress;
+    }
+    done = sensor::RunCapture(*source, pipeline, g_stop, progress);
+    if (tty) {
+      std::fputc('\n', stderr);
+    }
+  } else {
+    // --syslog-only: wall-clock time passes for the pipeline (stats, summaries, the drain).
+    log->info("syslog only, logs in {}", config->logs.directory);
+    while (!g_stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      pipeline.Tick(WallMicros());
+    }
+    done = pipeline.Finish();
   }
-  auto done = sensor::RunCapture(**source, pipeline, g_stop, progress);
-  if (tty) {
-    std::fputc('\n', stderr);
+  if (receiver) {
+    receiver->Stop();
+    log_wiring.Drain(true);
+    if (auto flushed = log_store->Flush(); !flushed) {
+      log->error("log store: {}", flushed.error().message);
+    }
+    sensor::LogFeedStats fs = log_feed->stats();
+    log->info("syslog: {} messages, {} facts, {} log events, {} dropped (feed full)",
+              fs.messages, fs.facts, fs.events, fs.dropped_facts + fs.dropped_events);
   }
   sensor::StatsRecord stats = pipeline.CurrentStats();
   log->info("{} packets, {} flows, {} anomalies, {} dropped by the capture", stats.pkts_proc,

@@ -1,6 +1,7 @@
 #include "sensor/logs/log_feed.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -8,37 +9,45 @@
 
 namespace sensor {
 
+namespace {
+
+constexpr size_t kItemOverhead = 128;  // the record itself, roughly
+
+size_t FactBytes(const rules::FactOrigin& o) { return kItemOverhead + o.raw.size(); }
+
+size_t EventBytes(const rules::engine::LogEvent& e) {
+  size_t n = kItemOverhead + e.host.size() + e.program.size() + e.message.size();
+  for (const auto& [k, v] : e.fields) n += k.size() + v.size() + 64;
+  return n;
+}
+
+}  // namespace
+
 void LogFeed::OnMessage(const LogRecord& record, const SyslogMessage& message) {
   // The conversion runs outside the lock: the receiver thread pays for it, not the consumer.
   int64_t ts = LogMessageTimeUs(message, record.receive_time_us);
   LogFacts facts;
   DhcpLeaseFacts(message, ts, record.raw, &facts);
+  std::optional<rules::engine::LogEvent> event;
+  if (events_) event = ToLogEvent(message, ts, record.sender);
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.messages;
-  for (auto& f : facts.addresses) {
-    if (queue_.size() >= capacity_) {
-      ++stats_.dropped_facts;
-      continue;
+  auto push = [&](auto&& item, size_t bytes, uint64_t* queued, uint64_t* dropped) {
+    if (!Room(bytes)) {
+      ++*dropped;
+      return;
     }
-    queue_.emplace_back(std::move(f));
-    ++stats_.facts;
+    queue_.emplace_back(std::move(item));
+    bytes_ += bytes;
+    ++*queued;
+  };
+  for (auto& f : facts.addresses) {
+    push(std::move(f), FactBytes(f.origin), &stats_.facts, &stats_.dropped_facts);
   }
   for (auto& f : facts.names) {
-    if (queue_.size() >= capacity_) {
-      ++stats_.dropped_facts;
-      continue;
-    }
-    queue_.emplace_back(std::move(f));
-    ++stats_.facts;
+    push(std::move(f), FactBytes(f.origin) + f.name.size(), &stats_.facts, &stats_.dropped_facts);
   }
-  if (events_) {
-    if (queue_.size() >= capacity_) {
-      ++stats_.dropped_events;
-    } else {
-      queue_.emplace_back(ToLogEvent(message, ts, record.sender));
-      ++stats_.events;
-    }
-  }
+  if (event) push(std::move(*event), EventBytes(*event), &stats_.events, &stats_.dropped_events);
   stats_.peak_queued = std::max<uint64_t>(stats_.peak_queued, queue_.size());
 }
 
@@ -47,6 +56,7 @@ size_t LogFeed::Drain(rules::FactSink* facts, const EventHandler& on_event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     items.swap(queue_);
+    bytes_ = 0;
     stats_.delivered += items.size();
   }
   for (const Item& item : items) {
@@ -65,6 +75,7 @@ LogFeedStats LogFeed::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   LogFeedStats s = stats_;
   s.queued = queue_.size();
+  s.queued_bytes = bytes_;
   return s;
 }
 

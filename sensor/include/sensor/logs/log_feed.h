@@ -5,8 +5,9 @@
 // hands the facts to the sensor's FactSink chain and the events to the log rules on that thread,
 // so nothing downstream has to be thread-safe.
 //
-// Bounded: at most `capacity` items wait; beyond that new items are dropped and counted (a log
-// flood must not grow the sensor's memory; the log store still has every message).
+// Bounded: at most `capacity` items and about `max_bytes` of their text wait; beyond that new
+// items are dropped and counted (a log flood must not grow the sensor's memory; the log store
+// still has every message).
 // OnMessage and stats() are thread-safe; Drain is for one consumer thread.
 #pragma once
 
@@ -33,6 +34,7 @@ struct LogFeedStats {
   uint64_t dropped_events = 0;   // events refused: the queue was full
   uint64_t delivered = 0;        // items handed out by Drain
   uint64_t queued = 0;           // waiting now
+  uint64_t queued_bytes = 0;     // ... their approximate size
   uint64_t peak_queued = 0;
 };
 
@@ -41,8 +43,9 @@ class LogFeed {
   using EventHandler = std::function<void(const rules::engine::LogEvent&)>;
 
   // `events` false: only facts are queued (no log rules loaded).
-  explicit LogFeed(size_t capacity = 65536, bool events = true)
-      : capacity_(capacity), events_(events) {}
+  explicit LogFeed(size_t capacity = 65536, bool events = true,
+                   size_t max_bytes = 32 * 1024 * 1024)
+      : capacity_(capacity), max_bytes_(max_bytes), events_(events) {}
   LogFeed(const LogFeed&) = delete;
   LogFeed& operator=(const LogFeed&) = delete;
 
@@ -56,10 +59,14 @@ class LogFeed {
  private:
   using Item = std::variant<rules::AddressFact, rules::NameFact, rules::engine::LogEvent>;
 
+  bool Room(size_t bytes) const { return queue_.size() < capacity_ && bytes_ + bytes <= max_bytes_; }
+
   const size_t capacity_;
+  const size_t max_bytes_;
   const bool events_;
   mutable std::mutex mu_;
   std::vector<Item> queue_;  // guarded by mu_
+  size_t bytes_ = 0;         // guarded by mu_
   LogFeedStats stats_;       // guarded by mu_
 };
 
