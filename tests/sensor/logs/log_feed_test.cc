@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "sensor/alerts/alerting.h"
 #include "sensor/inventory/inventory.h"
 #include "sensor/inventory/report.h"
 #include "sensor/logs/syslog_parser.h"
@@ -203,6 +206,50 @@ TEST(LogSendersInventoryTest, HostThatSendsLogsShowsInTheReport) {
   std::string json = FormatInventory(*hosts, InventoryFormat::kJson);
   EXPECT_NE(json.find("\"logs\":{\"sender\":\"10.0.0.9\",\"messages\":121"), std::string::npos)
       << json;
+  fs::remove_all(dir);
+}
+
+// Log events reach the shipped log rules through Alerting::OnLogEvent, and the quiet-sender
+// alert goes through Alerting::Raise: both end in notice.log.
+TEST(LogAlertsTest, LogEventsAndQuietSendersRaiseThroughAlerting) {
+  std::string dir = fs::temp_directory_path().string() + "/utkikk-logfeed-alerts-" +
+                    std::to_string(::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string db = dir + "/inventory.db";
+  auto inv = Inventory::Open(db, InventoryConfig{.log_dir = "", .oui_dir = ""});
+  ASSERT_TRUE(inv) << inv.error().message;
+  AlertsSettings settings;
+  settings.rule_files = {"logs-authentication.yaml"};
+  auto alerting = OpenAlerting(settings, db, dir, ZeekLogFormat::kJson, "t", {}, **inv);
+  ASSERT_TRUE(alerting) << alerting.error().message;
+  LogFeed feed;
+  const int64_t t = 1'795'000'000'000'000;
+  for (int i = 0; i < 10; ++i) {
+    Feed(&feed, "Failed password for root from 203.0.113.5 port 1 ssh2", t + i * 1'000'000);
+  }
+  // Feed() parses a bare MSG (no header): give it the program the rule asks for.
+  feed.Drain(&(*alerting)->facts(), [&](const rules::engine::LogEvent& e) {
+    rules::engine::LogEvent with_program = e;
+    with_program.program = "sshd";
+    (*alerting)->OnLogEvent(with_program);
+  });
+  LogSenderWatch watch{LogStoreConfig{}};
+  std::vector<rules::engine::Alert> quiet;
+  watch.Update({Steady(t, 20)}, t + 2 * kHourUs, &quiet);
+  ASSERT_EQ(quiet.size(), 1u);
+  (*alerting)->Raise(quiet);
+  EXPECT_EQ((*alerting)->stats().emitted, 2u);
+  ASSERT_TRUE((*alerting)->Close());
+  ASSERT_TRUE((*inv)->Close());
+  std::ifstream in(dir + "/notice.log");
+  std::stringstream notice;
+  notice << in.rdbuf();
+  EXPECT_NE(notice.str().find("\"note\":\"log-ssh-password-guessing\""), std::string::npos)
+      << notice.str();
+  EXPECT_NE(notice.str().find("\"note\":\"log-sender-quiet\""), std::string::npos)
+      << notice.str();
+  EXPECT_NE(notice.str().find("silent for 120 min"), std::string::npos) << notice.str();
   fs::remove_all(dir);
 }
 
