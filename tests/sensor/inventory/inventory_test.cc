@@ -516,6 +516,59 @@ TEST(InventoryTest, LastSeenIsCoarsenedButExactAfterFlush) {
   ASSERT_TRUE(inv->Close());
 }
 
+// A browser (or a scanner) sends many User-Agent strings for one product and version: one row,
+// the first banner kept as evidence; a new version is still a new row. A JA3/JA4 hash is the
+// identity of a TLS client, so each hash keeps its own row; so does an unnamed banner.
+TEST(InventoryTest, NamedClientSoftwareIsOneRowPerVersion) {
+  fs::path dir = ScratchDir();
+  fs::path db = dir / "inv.db";
+  auto host = Host("10.0.0.9");
+  auto feed = [&](Inventory& inv, int64_t shift) {
+    const char* agents[] = {"Mozilla/5.00 (Nikto/2.1.6) (Test:000013)",
+                            "Mozilla/5.00 (Nikto/2.1.6) (Test:000014)"};
+    int64_t t = kT0 + shift;
+    for (const char* ua : agents) {
+      inv.OnSoftware(Software(host, 0, "client", "http_user_agents", "", "Unknown browser", "5.0",
+                              "", At(t++, "http", ua)));
+    }
+    inv.OnSoftware(Software(host, 0, "client", "http_user_agents", "", "Unknown browser", "5.1",
+                            "", At(t++, "http", "Mozilla/5.1 (Test:000015)")));
+    inv.OnSoftware(Software(host, 0, "client", "http_user_agents", "", "", "", "",
+                            At(t++, "http", "x1")));
+    inv.OnSoftware(Software(host, 0, "client", "http_user_agents", "", "", "", "",
+                            At(t++, "http", "x2")));
+    inv.OnSoftware(Software(host, 0, "client", "tls_client", "", "JA3", "", "",
+                            At(t++, "tls", "2201d8e006f8f005a6b415f61e677532")));
+    inv.OnSoftware(Software(host, 0, "client", "tls_client", "", "JA3", "", "",
+                            At(t++, "tls", "d0ee3237a14bbd89ca4d2b5356ab20ba")));
+  };
+  const std::vector<std::string> expected{
+      "Unknown browser|5.0|Mozilla/5.00 (Nikto/2.1.6) (Test:000013)",
+      "Unknown browser|5.1|Mozilla/5.1 (Test:000015)",
+      "||x1",
+      "||x2",
+      "JA3||2201d8e006f8f005a6b415f61e677532",
+      "JA3||d0ee3237a14bbd89ca4d2b5356ab20ba"};
+  {
+    auto inv = OpenOrDie(db, TestConfig(dir));
+    ASSERT_NE(inv, nullptr);
+    feed(*inv, 0);
+    ASSERT_TRUE(inv->Close());
+  }
+  EXPECT_EQ(Rows(db, "SELECT product, version, raw FROM software ORDER BY id"), expected);
+  // A second run (rows found by SELECT, not in a complete cache) adds nothing.
+  auto inv = OpenOrDie(db, TestConfig(dir));
+  ASSERT_NE(inv, nullptr);
+  feed(*inv, kSecond);
+  ASSERT_TRUE(inv->Close());
+  EXPECT_EQ(Rows(db, "SELECT product, version, raw FROM software ORDER BY id"), expected);
+  auto changes = ReadInventoryChanges(db.string(), {});
+  ASSERT_TRUE(changes) << changes.error().message;
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].old_value, "5.0");
+  EXPECT_EQ((*changes)[0].new_value, "5.1");
+}
+
 // Not an assertion: prints what a fact costs on this machine.
 TEST(InventoryTest, CostPerFact) {
   fs::path dir = ScratchDir();
