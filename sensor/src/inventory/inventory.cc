@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -194,7 +195,13 @@ class Inventory::Impl {
   size_t txn_writes_ = 0;
   int64_t last_ts_ = 0;
   std::unique_ptr<ZeekLog> hosts_log_, services_log_, software_log_;
-  std::string key_, s1_, s2_, s3_, s4_, s5_, s6_, s7_, s8_;  // scratch, reused per fact
+  // The text of an address for a bound parameter, in ip_text_ (valid until the next call).
+  const std::string& IpText(const rules::IpAddress& ip) {
+    ip_text_.clear();
+    ip.AppendTo(&ip_text_);
+    return ip_text_;
+  }
+  std::string key_, s1_, s2_, s3_, s4_, s5_, s6_, s7_, s8_, ip_text_;  // scratch, reused per fact
 };
 
 namespace {
@@ -240,6 +247,16 @@ const TableSql kTableSql[] = {
      "ip, name, cpe23, source, first_seen, last_seen) "
      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
 };
+
+// Appends the parts to a cache key, kSep between them (no temporaries: this runs per fact).
+void AppendParts(std::string* key, std::initializer_list<std::string_view> parts) {
+  bool first = true;
+  for (std::string_view p : parts) {
+    if (!first) key->push_back(kSep);
+    first = false;
+    key->append(p);
+  }
+}
 
 void AppendInt(std::string* key, int64_t v) {
   char buf[sizeof v];
@@ -552,7 +569,12 @@ int64_t Inventory::Impl::TouchHost(const rules::Mac* mac, const rules::IpAddress
   CacheEntry* e = Touch(
       kHosts, key_, ts,
       [&](sqlite3_stmt* s) {
-        text = mac != nullptr ? rules::MacToString(*mac) : ip.ToString();
+        text.clear();  // bind_key runs for the SELECT and again for the INSERT
+        if (mac != nullptr) {
+          text = rules::MacToString(*mac);
+        } else {
+          ip.AppendTo(&text);  // AppendTo: no snprintf (ToString costs ~2 k instructions)
+        }
         Bind(s, 1, std::string_view(mac != nullptr ? "mac" : "ip"));
         Bind(s, 2, text);
         return 2;
@@ -589,7 +611,7 @@ void Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int
       kAddresses, key_, ts,
       [&](sqlite3_stmt* s) {
         Bind(s, 1, host);
-        Bind(s, 2, ip.ToString());
+        Bind(s, 2, IpText(ip));
         return 2;
       },
       [&](sqlite3_stmt* s, int i) {
@@ -650,7 +672,7 @@ void Inventory::Impl::Name(const rules::NameFact& f) {
     const std::string& source = B(f.origin.source, &s3_);
     key_.assign(1, kNames);
     AppendInt(&key_, host);
-    key_ += name + kSep + kind + kSep + source;
+    AppendParts(&key_, {name, kind, source});
     int state = kHit;
     Touch(
         kNames, key_, ts,
@@ -680,7 +702,7 @@ void Inventory::Impl::Os(const rules::OsFact& f) {
     int confidence = std::clamp(f.confidence, 0, 100);
     key_.assign(1, kOs);
     AppendInt(&key_, host);
-    key_ += source + kSep + vendor + kSep + product + kSep + version + kSep + family;
+    AppendParts(&key_, {source, vendor, product, version, family});
     int state = kHit;
     CacheEntry* e = Touch(
         kOs, key_, ts,
@@ -734,7 +756,7 @@ void Inventory::Impl::Service(const rules::ServiceFact& f) {
         kServices, key_, ts,
         [&](sqlite3_stmt* s) {
           Bind(s, 1, host);
-          Bind(s, 2, f.host.ip.ToString());
+          Bind(s, 2, IpText(f.host.ip));
           Bind(s, 3, int64_t{f.port});
           Bind(s, 4, int64_t{f.transport});
           Bind(s, 5, protocol);
@@ -807,8 +829,8 @@ void Inventory::Impl::Software(const rules::SoftwareFact& f) {
     AppendInt(&key_, f.port);
     AppendInt(&key_, f.transport);
     const bool raw_in_key = SoftwareRawInKey(role, kind, product);
-    key_ += role + kSep + kind + kSep + vendor + kSep + product + kSep + version;
-    if (raw_in_key) key_ += kSep + raw;
+    AppendParts(&key_, {role, kind, vendor, product, version});
+    if (raw_in_key) AppendParts(&key_, {"", raw});
     int state = kHit;
     std::optional<rules::SoftwareDescription> parsed;
     auto describe = [&]() -> const rules::SoftwareDescription& {
@@ -849,7 +871,7 @@ void Inventory::Impl::Software(const rules::SoftwareFact& f) {
           return 9;
         },
         [&](sqlite3_stmt* s, int i) {
-          Bind(s, i, f.host.ip.ToString());
+          Bind(s, i, IpText(f.host.ip));
           // The name that ties versions of one product together (the changes view).
           std::string name = product.empty() ? describe().name : product;
           std::string bounded;
