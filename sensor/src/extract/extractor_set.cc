@@ -176,8 +176,18 @@ class ExtractorSet::Impl {
   // lookup runs the kind's patterns. Bounded: dropped when full. nullptr when there is no match.
   const rules::Identification* Identify(const char* kind, std::string_view banner);
 
+  // A server certificate parsed and fingerprinted once: servers send the same certificate in
+  // every handshake, and the DER walk plus SHA-256 of ~1-2 KiB costs ~80 k instructions.
+  // Keyed by the DER bytes themselves (no collisions); bounded, dropped when full.
+  struct ParsedCertificate {
+    std::optional<extract::CertificateInfo> info;  // nullopt: malformed
+    std::string sha256;
+  };
+  const ParsedCertificate& Certificate(extract::Bytes der);
+
   ExtractConfig config_;
   const rules::FingerprintDb* db_;
+  std::unordered_map<std::string, ParsedCertificate> certificates_;
   std::unordered_map<std::string, std::optional<rules::Identification>> identified_;
   std::optional<rules::Identification> identify_scratch_;  // for banners too long to keep
   rules::FactSink& sink_;
@@ -510,18 +520,17 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
   if (from_orig) return;
   if (type == 11) {  // Certificate (TLS <= 1.2; 1.3 sends it encrypted)
     auto certs = extract::CertificateList(body, 1);
-    std::optional<extract::CertificateInfo> info;
-    if (!certs.empty()) info = extract::ParseCertificate(certs.front());
-    if (!info) {
+    const ParsedCertificate* parsed = certs.empty() ? nullptr : &Certificate(certs.front());
+    if (parsed == nullptr || !parsed->info) {
       ++stats_.malformed;
       d.tls.Stop();
       return;
     }
+    const extract::CertificateInfo* info = &*parsed->info;
     ++stats_.certificates;
     FlowAttributes& a = Attributes(flow);
     a.tls = true;
-    a.cert_sha256 = extract::Sha256Hex(std::string_view(
-        reinterpret_cast<const char*>(certs.front().data()), certs.front().size()));
+    a.cert_sha256 = parsed->sha256;
     std::string raw = info->subject;
     // x509 fact: the subject is what the database names; issuer and validity go with it.
     Software(flow, true, "x509_subjects", info->subject_rfc2253, raw, "tls", ts, 40);
@@ -542,6 +551,18 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
   } else if (type == 14) {  // ServerHelloDone: no certificate came
     d.tls.Stop();
   }
+}
+
+const ExtractorSet::Impl::ParsedCertificate& ExtractorSet::Impl::Certificate(extract::Bytes der) {
+  constexpr size_t kMaxEntries = 1024;
+  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+  auto it = certificates_.find(key);
+  if (it != certificates_.end()) return it->second;
+  if (certificates_.size() >= kMaxEntries) certificates_.clear();
+  ParsedCertificate parsed;
+  parsed.info = extract::ParseCertificate(der);
+  if (parsed.info) parsed.sha256 = extract::Sha256Hex(key);
+  return certificates_.emplace(std::move(key), std::move(parsed)).first->second;
 }
 
 const rules::Identification* ExtractorSet::Impl::Identify(const char* kind,
