@@ -516,6 +516,43 @@ TEST(InventoryTest, LastSeenIsCoarsenedButExactAfterFlush) {
   ASSERT_TRUE(inv->Close());
 }
 
+// A restarted sensor reads its rows into the cache at Open (Preload); the result of a second run
+// must be what the row-by-row SELECT path gives (a cache too small for the rows skips the
+// preload), logs included.
+TEST(InventoryTest, PreloadedRowsGiveTheSameSecondRun) {
+  fs::path dir = ScratchDir();
+  size_t rows = 0;
+  for (const char* sub : {"preload", "select"}) {
+    fs::path d = dir / sub;
+    fs::create_directories(d);
+    auto first = OpenOrDie(d / "inv.db", TestConfig(d, false));
+    ASSERT_NE(first, nullptr);
+    FeedCapture(*first, 0);
+    ASSERT_TRUE(first->Close());
+    rows = first->stats().rows_inserted;
+  }
+  ASSERT_GT(rows, 5u);
+  for (const char* sub : {"preload", "select"}) {
+    fs::path d = dir / sub;
+    InventoryConfig config = TestConfig(d, true);
+    if (std::string_view(sub) == "select") config.max_cache_entries = rows;  // no preload
+    auto second = OpenOrDie(d / "inv.db", config);
+    ASSERT_NE(second, nullptr);
+    FeedCapture(*second, 0);               // the same traffic: nothing changes
+    FeedCapture(*second, 600 * kSecond);   // newer traffic: last_seen moves
+    ASSERT_TRUE(second->Close());
+    EXPECT_EQ(second->stats().rows_inserted, 0u) << sub;
+    EXPECT_EQ(second->stats().cache_resets, 0u) << sub;
+  }
+  EXPECT_EQ(DumpWithout(dir / "preload" / "inv.db", true),
+            DumpWithout(dir / "select" / "inv.db", true));
+  for (const char* name : {"known_hosts.log", "known_services.log", "software.log"}) {
+    std::string preloaded = ReadFile(dir / "preload" / "logs" / name);
+    EXPECT_FALSE(preloaded.empty()) << name;
+    EXPECT_EQ(preloaded, ReadFile(dir / "select" / "logs" / name)) << name;
+  }
+}
+
 // A browser (or a scanner) sends many User-Agent strings for one product and version: one row,
 // the first banner kept as evidence; a new version is still a new row. A JA3/JA4 hash is the
 // identity of a TLS client, so each hash keeps its own row; so does an unnamed banner.
