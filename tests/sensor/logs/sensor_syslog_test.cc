@@ -2,7 +2,8 @@
 // over TCP and sshd failed-password lines over UDP to `utkikk-sensor --syslog-only`; the
 // inventory then holds the MAC -> IP -> name binding with source dhcp-log, the shipped
 // logs-authentication pack raised log-ssh-password-guessing (alerts table and notice.log), and
-// the sender has its log_senders row.
+// the sender has its log_senders row and a log_sender line in the summary batch the sensor spooled
+// when it stopped.
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@
 
 #include "sensor/inventory/report.h"
 #include "sensor/logs/log_store.h"
+#include "uplink/spool.h"
 
 namespace sensor {
 namespace {
@@ -107,7 +109,8 @@ TEST(SensorSyslogTest, DhcpLeaseAndSshGuessingReachInventoryAndAlerts) {
            "syslog:\n  listeners:\n"
            "    - {transport: tcp, address: 127.0.0.1, port: " << port << "}\n"
            "    - {transport: udp, address: 127.0.0.1, port: " << port << "}\n"
-           "  store:\n    directory: " << dir << "/store\n";
+           "  store:\n    directory: " << dir << "/store\n"
+           "summary:\n  enabled: true\n  spool_directory: " << dir << "/spool\n";
   }
   std::string err = dir + "/sensor.err";
   pid_t pid = fork();
@@ -185,6 +188,27 @@ TEST(SensorSyslogTest, DhcpLeaseAndSshGuessingReachInventoryAndAlerts) {
   std::string notice = ReadFile(dir + "/log/notice.log");
   EXPECT_NE(notice.find("log-ssh-password-guessing"), std::string::npos) << notice;
   EXPECT_NE(notice.find("203.0.113.5"), std::string::npos) << notice;
+
+  // The per-sender statistics went into the summaries too (the final drain hands them over
+  // before the last window closes).
+  uplink::SpoolConfig spool;
+  spool.dir = dir + "/spool";
+  auto reader = uplink::SpoolReader::Open(spool);
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto refs = (*reader)->List();
+  ASSERT_TRUE(refs) << refs.error().message;
+  std::string sender_line;
+  for (const uplink::BatchRef& ref : *refs) {
+    auto batch = (*reader)->Read(ref);
+    ASSERT_TRUE(batch) << batch.error().message;
+    if (!*batch) continue;
+    std::istringstream lines((*batch)->json_lines);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"type\":\"log_sender\"") != std::string::npos) sender_line = line;
+    }
+  }
+  EXPECT_NE(sender_line.find("\"sender\":\"127.0.0.1\""), std::string::npos) << sender_line;
+  EXPECT_NE(sender_line.find("\"messages\":13"), std::string::npos) << sender_line;
   fs::remove_all(dir);
 }
 
