@@ -538,6 +538,9 @@ int Run(int argc, char** argv) {
       log->error("inventory: {}", closed.error().message);
       status = 1;
     }
+    sensor::InventoryStats is = inventory->stats();
+    log->info("inventory: {} facts, {} without SQL, {} rows new, {} last-seen updates, {} commits",
+              is.facts, is.cache_hits, is.rows_inserted, is.rows_touched, is.commits);
   }
   if (alerting) {
     if (auto closed = alerting->Close(); !closed) {

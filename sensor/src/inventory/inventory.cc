@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "inventory/oui.h"
+#include "inventory/row_cache.h"
 #include "inventory/sqlite_db.h"
 #include "inventory/text.h"
 #include "rules/version.h"
@@ -187,10 +187,11 @@ class Inventory::Impl {
   bool complete_[128] = {};
   StmtPtr begin_, commit_, rollback_, raise_confidence_, expose_;
   MacVendors vendors_;
-  std::unordered_map<std::string, CacheEntry> cache_;
+  inventory_internal::RowHasher row_key_;
+  inventory_internal::RowMap<CacheEntry> cache_;  // by row_key_(key)
   std::vector<std::pair<Table, CacheEntry*>> dirty_;
   std::unordered_map<rules::IpAddress, rules::Mac, rules::IpAddressHash> owner_;  // ip -> MAC
-  std::unordered_set<uint64_t> logged_;  // hashes of what the logs have had this run
+  inventory_internal::RowMap<char> logged_;  // by row_key_: what the logs have had this run
   bool in_txn_ = false;
   bool closed_ = false;
   int64_t txn_start_ = 0;
@@ -450,7 +451,9 @@ Result<> Inventory::Impl::Preload() {
           break;
       }
       if (!ok) continue;  // not a key this program writes: the SELECT path will not find it
-      CacheEntry& e = cache_[key];
+      inventory_internal::RowKey k = row_key_(key);
+      CacheEntry* found = cache_.Find(k);
+      CacheEntry& e = found != nullptr ? *found : *cache_.Insert(k, CacheEntry{});
       e.id = ColumnInt(st, 0);
       e.first = ColumnInt(st, 1);
       e.stored = e.latest = ColumnInt(st, 2);
@@ -494,7 +497,7 @@ void Inventory::Impl::Error(rules::Error e) {
 }
 
 void Inventory::Impl::ResetCaches() {
-  cache_.clear();
+  cache_.Clear();
   std::fill(std::begin(complete_), std::end(complete_), false);
   dirty_.clear();
   ++stats_.cache_resets;
@@ -565,17 +568,18 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
                                    const BindKey& bind_key, const BindRest& bind_rest,
                                    int* state) {
   *state = kHit;
-  auto it = cache_.find(key);
-  if (it != cache_.end() && it->second.preloaded) {
+  const inventory_internal::RowKey row_key = row_key_(key);
+  CacheEntry* found = cache_.Find(row_key);
+  if (found != nullptr && found->preloaded) {
     // The first fact of this run about a row read at Open: what the SELECT below would do.
-    CacheEntry* e = &it->second;
+    CacheEntry* e = found;
     e->preloaded = false;
     *state = kLoaded;
     if ((ts < e->first || ts > e->stored) && !WriteTouch(table, e, ts)) return nullptr;
     return e;
   }
-  if (it != cache_.end()) {
-    CacheEntry* e = &it->second;
+  if (found != nullptr) {
+    CacheEntry* e = found;
     if (ts < e->first || ts >= e->stored + config_.last_seen_granularity_us) {
       if (!WriteTouch(table, e, ts)) return nullptr;
       return e;
@@ -592,7 +596,7 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
   }
   if (cache_.size() >= config_.max_cache_entries) {
     if (auto ok = WriteDirty(); !ok) return nullptr;
-    cache_.clear();
+    cache_.Clear();
     dirty_.clear();
     std::fill(std::begin(complete_), std::end(complete_), false);
     ++stats_.cache_resets;
@@ -618,7 +622,7 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
     entry.extra = static_cast<int32_t>(ColumnInt(sel, 3));
     sqlite3_reset(sel);
     *state = kLoaded;
-    CacheEntry* e = &cache_.emplace(key, entry).first->second;
+    CacheEntry* e = cache_.Insert(row_key, entry);
     if ((ts < e->first || ts > e->stored) && !WriteTouch(table, e, ts)) return nullptr;
     return e;
   }
@@ -640,7 +644,7 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
   entry.id = sqlite3_last_insert_rowid(db_.get());
   entry.first = entry.stored = entry.latest = ts;
   *state = kCreated;
-  return &cache_.emplace(key, entry).first->second;
+  return cache_.Insert(row_key, entry);
 }
 
 Result<> Inventory::Impl::WriteDirty() {
@@ -658,7 +662,10 @@ Result<> Inventory::Impl::WriteDirty() {
 }
 
 bool Inventory::Impl::FirstInRun(std::string_view key) {
-  return logged_.insert(std::hash<std::string_view>()(key)).second;
+  inventory_internal::RowKey k = row_key_(key);
+  if (logged_.Find(k) != nullptr) return false;
+  logged_.Insert(k, 0);
+  return true;
 }
 
 ZeekLog* Inventory::Impl::Log(std::unique_ptr<ZeekLog>* log, const char* name,
@@ -1093,7 +1100,7 @@ Result<> Inventory::Impl::Close() {
     log->reset();
   }
   closed_ = true;
-  cache_.clear();
+  cache_.Clear();
   for (auto& s : st_) s = Statements{};
   for (auto* stmt : {&begin_, &commit_, &rollback_, &raise_confidence_, &expose_}) stmt->reset();
   // Checkpoint so that the file alone holds everything (the -wal file is then removed).
