@@ -11,6 +11,7 @@
 
 #include "extract/p0f.h"
 #include "extract/parsers.h"
+#include "extract/u64_set.h"
 #include "rules/version.h"
 
 namespace sensor {
@@ -192,7 +193,7 @@ class ExtractorSet::Impl {
   std::optional<rules::Identification> identify_scratch_;  // for banners too long to keep
   rules::FactSink& sink_;
   std::vector<rules::Cidr> local_nets_;
-  std::unordered_set<uint64_t> services_seen_;
+  extract::U64Set services_seen_;
   std::unordered_map<uint64_t, int64_t> arp_seen_;
 
   // ---- Issue 3 sources (SMB/NTLM/DCE-RPC/Kerberos/RDP/PostgreSQL/SNMP/NTP/LLDP/CDP/p0f, STARTTLS);
@@ -229,7 +230,7 @@ class ExtractorSet::Impl {
   void NoteFlowAttributes(FlowRecord& flow, int smb_version, const std::string& snmp_version,
                           const std::string& snmp_community);
   std::unordered_map<uint64_t, int64_t> neighbors_seen_;
-  std::unordered_set<uint64_t> p0f_seen_;
+  extract::U64Set p0f_seen_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -839,10 +840,10 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
   uint64_t key = rules::IpAddressHash{}(flow.id.resp_h);
   key = key * 0x100000001b3ull ^ (uint64_t{flow.id.resp_p} << 8 | flow.key.proto);
   key = key * 0x100000001b3ull ^ std::hash<std::string>{}(protocol);
-  if (!services_seen_.insert(key).second) return;
+  if (!services_seen_.Insert(key)) return;
   if (services_seen_.size() > config_.max_service_keys) {
-    services_seen_.clear();
-    services_seen_.insert(key);
+    services_seen_.Clear();
+    services_seen_.Insert(key);
   }
   rules::ServiceFact f;
   f.host.ip = flow.id.resp_h;
@@ -1308,10 +1309,10 @@ void ExtractorSet::Impl::OnSyn(FlowRecord& flow, const DecodedPacket& packet) {
   // Once per (host, label) per run: the same host opens many connections.
   uint64_t key = rules::IpAddressHash{}(packet.src) * 0x9e3779b97f4a7c15ull ^
                  reinterpret_cast<uintptr_t>(m->label) ^ (m->fuzzy ? 1 : 0);
-  if (!p0f_seen_.insert(key).second) return;
+  if (!p0f_seen_.Insert(key)) return;
   if (p0f_seen_.size() > config_.max_service_keys) {
-    p0f_seen_.clear();
-    p0f_seen_.insert(key);
+    p0f_seen_.Clear();
+    p0f_seen_.Insert(key);
   }
   ++stats_.p0f_matches;
   rules::OsFact os;
