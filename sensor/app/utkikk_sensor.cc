@@ -471,18 +471,40 @@ int Run(int argc, char** argv) {
         }
         if (summariser) summariser->SetHealthField("rules", alerting->rules_state().Json());
       }
+      // The signed rule bundle: a new version installed by the uplink, and its expiry. Wall
+      // clock, once a minute (also while reading a capture: the bundle lives in real time).
+      int64_t wall = WallMicros();
+      if (alerting && wall >= next_bundle_check_us) {
+        next_bundle_check_us = wall + 60'000'000;
+        bool reloaded = false;
+        if (auto r = alerting->CheckBundle(wall, &reloaded); !r) {
+          log->error("rule bundle refused, the running rules stay: {}", r.error().message);
+        } else if (reloaded) {
+          log->info("rule bundle version {} running: {} rules",
+                    alerting->rules_state().bundle_version, alerting->rules_state().rules);
+        }
+        if (summariser) summariser->SetHealthField("rules", alerting->rules_state().Json());
+      }
       if (summariser) {
         summariser->SetCaptureStats(packets, capture.dropped + capture.interface_dropped);
         summariser->Tick(now_us);
       }
     }
     LogWiring* logs = nullptr;
+    int64_t next_bundle_check_us = 0;
   } summary_observer;
   summary_observer.summariser = summariser.get();
   summary_observer.alerting = alerting.get();
   summary_observer.log = log.get();
   if (receiver) summary_observer.logs = &log_wiring;
   if (summariser && alerting) summariser->SetHealthField("rules", alerting->rules_state().Json());
+  if (alerting && alerting->rules_state().bundle_version != 0) {
+    log->info("rule bundle version {} (expires {})", alerting->rules_state().bundle_version,
+              alerting->rules_state().bundle_expires);
+  } else if (alerting && !alerting->rules_state().bundle_error.empty()) {
+    log->error("rule bundle refused, running the configured rule files: {}",
+               alerting->rules_state().bundle_error);
+  }
   if (summariser || alerting || receiver) pipeline.SetObserver(&summary_observer);
   bool tty = isatty(STDERR_FILENO) == 1 && source;
   rules::Result<> done;

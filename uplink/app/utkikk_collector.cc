@@ -3,6 +3,7 @@
 // config, call the library (uplink/collector/collector.h).
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "uplink/collector/affected.h"
 #include "uplink/collector/collector.h"
 #include "uplink/collector/query_format.h"
+#include "uplink/rule_bundle.h"
 
 namespace {
 
@@ -35,6 +37,11 @@ constexpr const char* kUsage = R"(usage: utkikk-collector COMMAND [--config FILE
   query affected --rule ID [RULE_FILE...] [--format table|json]
                                         stored software the software rule ID matches (rule
                                         files default to every pack shipped with the build)
+  rules publish --key RULES_KEY.pem --version N [--expires-days D] RULE_FILE...
+                                        sign the files as rule bundle version N (expiry D days,
+                                        default 30), install it in rules_bundle_dir for the
+                                        uplinks, and list who its software rules affect
+  rules key --out RULES_KEY.pem         make the CSIRT's Ed25519 rules key (and .pub.pem)
 --config defaults to /etc/utkikk/collector.yaml; --store overrides its store_url.
 )";
 
@@ -58,7 +65,8 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   static const char* const kValued[] = {"--config",    "--store",         "--member",
                                         "--sensor-id", "--sensor-key",    "--product",
                                         "--vendor",    "--version-below", "--format",
-                                        "--since",     "--rule"};
+                                        "--since",     "--rule",          "--key",
+                                        "--version",   "--expires-days",  "--out"};
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -93,6 +101,14 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   }
   args->command = positional[0];
   size_t first_file = 1;
+  if (args->command == "rules") {
+    if (positional.size() < 2) {
+      *problem = "rules what? publish or key";
+      return false;
+    }
+    args->subcommand = positional[1];
+    first_file = 2;
+  }
   if (args->command == "query") {
     if (positional.size() < 2) {
       *problem = "query what? software, hosts, gaps, alerts, health or affected";
@@ -114,6 +130,76 @@ std::string Option(const Args& args, const std::string& name) {
 int Fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
+}
+
+// Signs the rule files as one bundle, installs it where the transport offers it, and evaluates
+// its software rules against the software every member already sent.
+int RunPublish(uplink::Collector& collector, const uplink::CollectorConfig& config,
+               const Args& args) {
+  const std::string key_path = Option(args, "--key");
+  const std::string version_text = Option(args, "--version");
+  if (key_path.empty() || version_text.empty() || args.files.empty())
+    return Usage("rules publish needs --key, --version and at least one RULE_FILE");
+  uint64_t version = 0;
+  int64_t days = 30;
+  try {
+    version = std::stoull(version_text);
+    if (args.options.contains("--expires-days"))
+      days = std::stoll(Option(args, "--expires-days"));
+  } catch (const std::exception&) {
+    return Usage("--version and --expires-days take numbers");
+  }
+  if (version == 0 || days < 1 || days > 3650)
+    return Usage("--version must be 1 or more and --expires-days 1 to 3650");
+  auto key = uplink::SigningKey::LoadPemFile(key_path);
+  if (!key)
+    return Fail(key.error().message);
+  // The bundle must load as rules here first: a broken file is refused before any sensor sees it.
+  auto checked = rules::engine::LoadRuleFiles(args.files);
+  if (!checked)
+    return Fail("not published: " + checked.error().message);
+  uplink::RuleBundle bundle;
+  bundle.version = version;
+  bundle.created_s = static_cast<int64_t>(std::time(nullptr));
+  bundle.expires_s = bundle.created_s + days * 86400;
+  for (const std::string& path : args.files) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+      return Fail(path + ": cannot read");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bundle.files.push_back({std::filesystem::path(path).filename().string(), std::move(content)});
+  }
+  auto bytes = uplink::BuildRuleBundle(bundle, *key);
+  if (!bytes)
+    return Fail(bytes.error().message);
+  auto installed = uplink::InstalledBundleVersion(config.rules_bundle_dir);
+  if (!installed)
+    return Fail(installed.error().message);
+  auto verified = uplink::OpenRuleBundle(*bytes, key->verify_key(), bundle.created_s,
+                                         *installed, nullptr);
+  if (!verified)
+    return Fail("not published: " + verified.error().message);
+  if (auto ok = uplink::InstallRuleBundle(config.rules_bundle_dir, *bytes, *verified); !ok)
+    return Fail(ok.error().message);
+  std::cout << "published rule bundle version " << version << " (" << bundle.files.size()
+            << " files, " << checked->rules().size() << " rules, expires in " << days
+            << " days) in " << config.rules_bundle_dir << "\n";
+  for (const auto& rule : checked->rules()) {
+    if (rule.kind != rules::engine::RuleKind::kSoftware)
+      continue;
+    auto rows = uplink::QueryAffected(collector, *checked, rule.id);
+    if (!rows)
+      return Fail(rows.error().message);
+    if (rows->empty())
+      continue;
+    std::set<std::string> members;
+    for (const auto& r : *rows)
+      members.insert(r.software.member_id);
+    std::cout << "  " << rule.id << ": " << rows->size() << " installations at "
+              << members.size() << " members (utkikk-collector query affected --rule " << rule.id
+              << ")\n";
+  }
+  return 0;
 }
 
 int RunIngest(uplink::Collector& collector, const std::vector<std::string>& files) {
@@ -171,6 +257,27 @@ int Main(int argc, char** argv) {
 #endif
   }
 
+  if (args.command == "rules" && args.subcommand == "key") {
+    const std::string out = Option(args, "--out");
+    if (out.empty())
+      return Usage("rules key needs --out FILE");
+    auto key = uplink::SigningKey::Generate();
+    if (!key)
+      return Fail(key.error().message);
+    if (auto saved = key->SavePemFile(out); !saved)
+      return Fail(saved.error().message);
+    auto pub = key->verify_key().ToPem();
+    if (!pub)
+      return Fail(pub.error().message);
+    const std::string pub_path = out.ends_with(".pem") ? out.substr(0, out.size() - 4) + ".pub.pem"
+                                                       : out + ".pub";
+    std::ofstream(pub_path) << *pub;
+    std::cout << "rules key " << out << "\npublic key " << pub_path << " (alerts.rules_public_key "
+              << "on every sensor, rules_public_key for every uplink)\nfingerprint "
+              << key->verify_key().Fingerprint() << "\n";
+    return 0;
+  }
+
   auto opened = uplink::Collector::Open(*config);
   if (!opened)
     return Fail(opened.error().message);
@@ -203,6 +310,8 @@ int Main(int argc, char** argv) {
   }
   if (args.command == "ingest")
     return RunIngest(collector, args.files);
+  if (args.command == "rules" && args.subcommand == "publish")
+    return RunPublish(collector, *config, args);
   if (args.command == "query") {
     if (args.subcommand == "software") {
       uplink::SoftwareQuery query{Option(args, "--product"), Option(args, "--vendor"),

@@ -5,13 +5,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <exception>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "uplink/keys.h"
+#include "uplink/rule_bundle.h"
 #include "uplink/transport/clock.h"
 #include "uplink/transport/shipper.h"
 #include "uplink/transport/transport.h"
@@ -23,17 +29,45 @@ std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 int Usage() {
-  spdlog::error("usage: utkikk-uplink --config FILE [--exit-when-idle]");
+  spdlog::error("usage: utkikk-uplink --config FILE [--exit-when-idle | --install-bundle FILE]");
   return 2;
+}
+
+int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// Verifies a rule bundle with the rules public key and installs it for the sensor; says why not.
+bool InstallBundle(const uplink::VerifyKey& rules_key, const std::string& dir,
+                   const std::vector<uint8_t>& bytes) {
+  auto installed = uplink::InstalledBundleVersion(dir);
+  if (!installed) {
+    spdlog::error("uplink: rule bundles: {}", installed.error().message);
+    return false;
+  }
+  auto opened = uplink::OpenRuleBundle(bytes, rules_key, NowSeconds(), *installed, nullptr);
+  if (!opened) {
+    spdlog::warn("uplink: {}", opened.error().message);
+    return false;
+  }
+  if (auto ok = uplink::InstallRuleBundle(dir, bytes, *opened); !ok) {
+    spdlog::error("uplink: installing rule bundle version {}: {}", opened->version,
+                  ok.error().message);
+    return false;
+  }
+  spdlog::info("uplink: rule bundle version {} installed in {} ({} files, expires {})",
+               opened->version, dir, opened->files.size(), opened->expires_s);
+  return true;
 }
 
 int Main(int argc, char** argv) {
   std::string config_path;
+  std::string install_file;
   bool exit_when_idle = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
+    } else if (arg == "--install-bundle" && i + 1 < argc) {
+      install_file = argv[++i];
     } else if (arg == "--exit-when-idle") {
       exit_when_idle = true;
     } else {
@@ -45,6 +79,42 @@ int Main(int argc, char** argv) {
   if (!config) {
     spdlog::error("{}", config.error().message);
     return 1;
+  }
+  std::optional<uplink::VerifyKey> rules_key;
+  if (!config->rules_public_key.empty()) {
+    auto loaded = uplink::VerifyKey::LoadPemFile(config->rules_public_key);
+    if (!loaded) {
+      spdlog::error("rules_public_key: {}", loaded.error().message);
+      return 1;
+    }
+    rules_key = *loaded;
+  }
+  if (!install_file.empty()) {
+    // A bundle carried by hand (an offline member): the same checks as one from the collector.
+    if (!rules_key) {
+      spdlog::error("--install-bundle needs rules_public_key and rules_bundle_dir in {}",
+                    config_path);
+      return 1;
+    }
+    std::ifstream in(install_file, std::ios::binary);
+    if (!in) {
+      spdlog::error("{}: cannot read", install_file);
+      return 1;
+    }
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    return InstallBundle(*rules_key, config->rules_bundle_dir, bytes) ? 0 : 1;
+  }
+  if (rules_key) {
+    const std::string dir = config->rules_bundle_dir;
+    const uplink::VerifyKey rk = *rules_key;
+    config->shipper.bundle_version = [dir]() -> uint64_t {
+      auto v = uplink::InstalledBundleVersion(dir);
+      return v ? *v : 0;
+    };
+    config->shipper.on_bundle_offer = [dir, rk](uint64_t, const std::vector<uint8_t>& bytes) {
+      InstallBundle(rk, dir, bytes);
+    };
   }
   auto key = uplink::SigningKey::LoadPemFile(config->signing_key);
   if (!key) {

@@ -122,6 +122,17 @@ Result<> ReadAlertsSettings(const YamlNode& node, AlertsSettings* settings) {
     settings->enabled = *b;
     return {};
   });
+  for (auto [key, field] : {std::pair{"bundle_dir", &settings->bundle_dir},
+                            std::pair{"rules_public_key", &settings->rules_public_key},
+                            std::pair{"bundle_state", &settings->bundle_state}}) {
+    r.Optional(key, [key, field](const YamlNode& v) -> Result<> {
+      auto s = v.AsString();
+      if (!s) return tl::make_unexpected(s.error());
+      if (s->empty()) return tl::make_unexpected(v.ErrorAt(std::string(key) + " must not be empty"));
+      *field = *s;
+      return {};
+    });
+  }
   r.Optional("packs_dir", [settings](const YamlNode& v) -> Result<> {
     auto s = v.AsString();
     if (!s) return tl::make_unexpected(s.error());
@@ -168,7 +179,13 @@ Result<> ReadAlertsSettings(const YamlNode& node, AlertsSettings* settings) {
     }
     return {};
   });
-  return r.Finish();
+  if (auto ok = r.Finish(); !ok) return ok;
+  if (settings->bundle_dir.empty() != settings->rules_public_key.empty()) {
+    return tl::make_unexpected(
+        node.ErrorAt("alerts: bundle_dir and rules_public_key go together (the bundle is "
+                     "verified with the key)"));
+  }
+  return {};
 }
 
 std::string PacksDir(const AlertsSettings& settings) {
@@ -236,7 +253,10 @@ std::string RulesState::Json() const {
          ",\"loaded_at\":" + std::to_string(loaded_at_us) +
          ",\"reloads\":" + std::to_string(reloads) +
          ",\"reload_failures\":" + std::to_string(reload_failures) +
-         ",\"last_error\":" + JsonString(last_error) + "}";
+         ",\"last_error\":" + JsonString(last_error) +
+         ",\"bundle_version\":" + std::to_string(bundle_version) +
+         ",\"bundle_expires\":" + std::to_string(bundle_expires) +
+         ",\"bundle_error\":" + JsonString(bundle_error) + "}";
 }
 
 Alerting::Alerting(rules::engine::RuleSet rules, AlertSinkPtr sink, rules::FactSink& next,
@@ -256,13 +276,59 @@ void Alerting::SetReloadSource(AlertsSettings settings, rules::engine::Networks 
   networks_ = std::move(networks);
 }
 
+namespace {
+
+// The rule files to load: the verified bundle's, or the configured ones when no bundle is
+// installed, or — at the start, or while no bundle runs — when the installed one is refused
+// (never no rules). Records the bundle's state in *state.
+Result<std::vector<std::string>> SelectRuleFiles(const AlertsSettings& settings,
+                                                 RuleBundleSource* bundle, bool starting,
+                                                 RulesState* state) {
+  if (bundle == nullptr) return RuleFiles(settings);
+  auto files = bundle->Files(WallMicros() / 1'000'000);
+  if (files) {
+    state->bundle_version = bundle->running_version();
+    state->bundle_expires = bundle->running_expires_s();
+    state->bundle_error.clear();
+    return files;
+  }
+  const bool none_installed = files.error().code == ErrorCode::kNotFound;
+  state->bundle_error = none_installed ? "" : files.error().message;
+  if (none_installed || starting || bundle->running_version() == 0) {
+    state->bundle_version = 0;
+    state->bundle_expires = 0;
+    return RuleFiles(settings);
+  }
+  return tl::make_unexpected(files.error());  // the running bundle stays
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> Alerting::SelectFiles(bool starting) {
+  return SelectRuleFiles(settings_, bundle_.get(), starting, &state_);
+}
+
+Result<> Alerting::CheckBundle(int64_t now_us, bool* reloaded) {
+  *reloaded = false;
+  if (!bundle_) return {};
+  Result<> result;
+  if (bundle_->Changed()) {
+    uint64_t before = state_.bundle_version;
+    result = Reload();
+    *reloaded = result.has_value() && state_.bundle_version != before;
+  }
+  std::vector<rules::engine::Alert> alerts = bundle_->ExpiryAlerts(now_us / 1'000'000);
+  if (!alerts.empty()) alerter_.Raise(alerts, {});
+  return result;
+}
+
 Result<> Alerting::Reload() {
   auto refuse = [this](const rules::Error& e) -> Result<> {
     ++state_.reload_failures;
     state_.last_error = e.message;
     return tl::make_unexpected(e);
   };
-  auto files = RuleFiles(settings_);
+  auto files = SelectFiles(false);
   if (!files) return refuse(files.error());
   auto set = rules::engine::LoadRuleFiles(*files);
   if (!set) return refuse(set.error());
@@ -283,7 +349,17 @@ Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
                                                const std::string& sensor_id,
                                                const std::vector<rules::Cidr>& local_nets,
                                                rules::FactSink& next) {
-  auto files = RuleFiles(settings);
+  std::unique_ptr<RuleBundleSource> bundle;
+  if (!settings.bundle_dir.empty()) {
+    std::string state_path = settings.bundle_state.empty() ? db_path + ".rules-bundle"
+                                                           : settings.bundle_state;
+    auto source =
+        RuleBundleSource::Open(settings.bundle_dir, settings.rules_public_key, state_path);
+    if (!source) return tl::make_unexpected(source.error());
+    bundle = std::move(*source);
+  }
+  RulesState bundle_state;
+  auto files = SelectRuleFiles(settings, bundle.get(), true, &bundle_state);
   if (!files) return tl::make_unexpected(files.error());
   auto set = rules::engine::LoadRuleFiles(*files);
   if (!set) return Fail(set.error(), "rules: ");
@@ -296,6 +372,10 @@ Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
   auto alerting =
       std::make_unique<Alerting>(std::move(*set), std::move(*store), next, std::move(*files));
   alerting->SetReloadSource(settings, std::move(networks));
+  alerting->bundle_ = std::move(bundle);
+  alerting->state_.bundle_version = bundle_state.bundle_version;
+  alerting->state_.bundle_expires = bundle_state.bundle_expires;
+  alerting->state_.bundle_error = bundle_state.bundle_error;
   return alerting;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <thread>
 
@@ -12,6 +13,7 @@
 
 #include "transport_fakes.h"
 #include "uplink/collector/collector.h"
+#include "uplink/rule_bundle.h"
 #include "uplink/transport/collector_server.h"
 #include "uplink/transport/shipper.h"
 
@@ -219,6 +221,69 @@ TEST(BrokerTransportTest, ShipsSpoolToRealCollectorAcrossAnUplinkRestart) {
   EXPECT_LE((*shipper)->stats().max_in_flight, 8u);
   std::printf("loopback TLS, window 8, SQLite collector: %d envelopes in %.2f s = %.0f/s\n",
               kBatches, seconds, kBatches / seconds);
+}
+
+
+// Rule bundles over the same link: the uplink asks with the version it has, the collector offers
+// a newer one, the uplink verifies it with the rules key and installs it; a bundle signed with
+// another key is offered too and refused, and the installed version stays.
+TEST(BrokerTransportTest, CollectorOffersANewerRuleBundleAndTheUplinkInstallsIt) {
+  Peers p = Connect("s1");
+  ASSERT_TRUE(p.listener && p.client);
+  std::array<uint8_t, 32> seed{};
+  seed[0] = 1;
+  SigningKey sensor_key = *SigningKey::FromSeed(seed);
+  seed[0] = 2;
+  SigningKey rules_key = *SigningKey::FromSeed(seed);
+  seed[0] = 3;
+  SigningKey impostor = *SigningKey::FromSeed(seed);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto make = [&](uint64_t version, const SigningKey& key) {
+    RuleBundle b;
+    b.version = version;
+    b.created_s = now;
+    b.expires_s = now + 86400;
+    b.files.push_back({"csirt.yaml", "[]\n"});
+    return *BuildRuleBundle(b, key);
+  };
+  OfferedBundle offer{4, make(4, rules_key)};
+  CollectorServer server(*p.listener, [](std::span<const uint8_t>) { return IngestOutcome{}; });
+  server.SetBundleProvider([&] { return offer; });
+
+  const std::string bundle_dir = testing::FreshDir("bundles");
+  std::vector<std::string> refusals;
+  ShipperConfig config;
+  config.sensor_id = "s1";
+  config.spool_dir = testing::FreshDir("spool");
+  config.state_dir = testing::FreshDir("state");
+  config.bundle_interval = milliseconds(100);
+  config.bundle_version = [&] { return InstalledBundleVersion(bundle_dir).value_or(0); };
+  config.on_bundle_offer = [&](uint64_t, const std::vector<uint8_t>& bytes) {
+    auto opened = OpenRuleBundle(bytes, rules_key.verify_key(), now,
+                                 InstalledBundleVersion(bundle_dir).value_or(0), nullptr);
+    if (!opened) {
+      refusals.push_back(opened.error().message);
+      return;
+    }
+    ASSERT_TRUE(InstallRuleBundle(bundle_dir, bytes, *opened));
+  };
+  SystemClock clock;
+  auto shipper = Shipper::Open(config, sensor_key, *p.client, clock);
+  ASSERT_TRUE(shipper) << shipper.error().message;
+  auto step = [&] {
+    ASSERT_TRUE((*shipper)->RunOnce(milliseconds(10)));
+    server.RunOnce(milliseconds(10));
+  };
+  ASSERT_TRUE(WaitFor([&] { return InstalledBundleVersion(bundle_dir).value_or(0) == 4; }, step));
+  EXPECT_GE(server.stats().bundle_offers, 1u);
+  // Another key's bundle with a higher version: offered, refused, nothing changes.
+  offer = OfferedBundle{5, make(5, impostor)};
+  ASSERT_TRUE(WaitFor([&] { return !refusals.empty(); }, step));
+  EXPECT_NE(refusals[0].find("wrong key"), std::string::npos) << refusals[0];
+  EXPECT_EQ(InstalledBundleVersion(bundle_dir).value_or(0), 4u);
+  // The CSIRT publishes version 6: it arrives.
+  offer = OfferedBundle{6, make(6, rules_key)};
+  ASSERT_TRUE(WaitFor([&] { return InstalledBundleVersion(bundle_dir).value_or(0) == 6; }, step));
 }
 
 }  // namespace

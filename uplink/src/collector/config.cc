@@ -52,6 +52,7 @@ Result<CollectorConfig> FromNode(const YamlNode& root) {
   reader.Optional("max_envelope_bytes", size(&config.max_envelope_bytes));
   reader.Optional("max_raw_bytes", size(&config.max_raw_bytes));
   reader.Optional("listen_address", text(&config.listen_address));
+  reader.Optional("rules_bundle_dir", text(&config.rules_bundle_dir));
   reader.Optional("listen_port", [&](const YamlNode& v) -> Result<> {
     auto p = v.AsInt(0, 65535);
     if (!p)

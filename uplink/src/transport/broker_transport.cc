@@ -25,7 +25,7 @@ broker::data Encode(const TransportMessage& m) {
   v.emplace_back(std::string(MessageKindName(m.kind)));
   v.emplace_back(m.sensor_id);
   v.emplace_back(broker::count{m.sequence});
-  if (m.kind == MessageKind::kEnvelope) {
+  if (m.kind == MessageKind::kEnvelope || m.kind == MessageKind::kBundleOffer) {
     v.emplace_back(std::string(reinterpret_cast<const char*>(m.envelope.data()), m.envelope.size()));
   } else if (m.kind == MessageKind::kAck) {
     v.emplace_back(std::string(AckStatusName(m.status)));
@@ -36,7 +36,8 @@ broker::data Encode(const TransportMessage& m) {
 
 std::optional<MessageKind> KindFromName(const std::string& name) {
   for (MessageKind k : {MessageKind::kEnvelope, MessageKind::kAck, MessageKind::kHeartbeat,
-                        MessageKind::kHeartbeatReply}) {
+                        MessageKind::kHeartbeatReply, MessageKind::kBundleRequest,
+                        MessageKind::kBundleOffer}) {
     if (name == MessageKindName(k)) return k;
   }
   return std::nullopt;
@@ -66,10 +67,12 @@ std::optional<TransportMessage> Decode(const broker::data_message& msg) {
   out.kind = *kind;
   out.sensor_id = *sensor;
   out.sequence = *seq;
-  const bool upward = *kind == MessageKind::kEnvelope || *kind == MessageKind::kHeartbeat;
-  if (topic != (upward ? SensorTopic(*sensor) : CollectorTopic(*sensor))) return std::nullopt;
+  if (topic != (IsUpward(*kind) ? SensorTopic(*sensor) : CollectorTopic(*sensor))) {
+    return std::nullopt;
+  }
   switch (*kind) {
-    case MessageKind::kEnvelope: {
+    case MessageKind::kEnvelope:
+    case MessageKind::kBundleOffer: {
       if (v->size() != 5) return std::nullopt;
       const auto* bytes = broker::get_if<std::string>((*v)[4]);
       if (!bytes) return std::nullopt;
@@ -89,6 +92,7 @@ std::optional<TransportMessage> Decode(const broker::data_message& msg) {
     }
     case MessageKind::kHeartbeat:
     case MessageKind::kHeartbeatReply:
+    case MessageKind::kBundleRequest:
       if (v->size() != 4) return std::nullopt;
       break;
   }
@@ -147,8 +151,7 @@ class BrokerSide : public BrokerListener {
     }
     DrainStatus();
     if (peers_ == 0) return Fail(ErrorCode::kPeerUnavailable, "publish: no peer connected");
-    const bool upward =
-        message.kind == MessageKind::kEnvelope || message.kind == MessageKind::kHeartbeat;
+    const bool upward = IsUpward(message.kind);
     try {
       endpoint_->publish(broker::topic(upward ? SensorTopic(message.sensor_id)
                                               : CollectorTopic(message.sensor_id)),
@@ -177,11 +180,8 @@ class BrokerSide : public BrokerListener {
       pending_.pop_front();
       auto decoded = Decode(msg);
       const bool expected =
-          decoded && (listener_ ? (decoded->kind == MessageKind::kEnvelope ||
-                                   decoded->kind == MessageKind::kHeartbeat)
-                                : (decoded->sensor_id == sensor_id_ &&
-                                   (decoded->kind == MessageKind::kAck ||
-                                    decoded->kind == MessageKind::kHeartbeatReply)));
+          decoded && (listener_ ? IsUpward(decoded->kind)
+                                : (decoded->sensor_id == sensor_id_ && !IsUpward(decoded->kind)));
       if (!expected) {
         ++stats_.malformed;
         continue;
@@ -281,8 +281,15 @@ std::string_view MessageKindName(MessageKind kind) {
     case MessageKind::kAck: return "ack";
     case MessageKind::kHeartbeat: return "heartbeat";
     case MessageKind::kHeartbeatReply: return "heartbeat_reply";
+    case MessageKind::kBundleRequest: return "bundle_request";
+    case MessageKind::kBundleOffer: return "bundle_offer";
   }
   return "unknown";
+}
+
+bool IsUpward(MessageKind kind) {
+  return kind == MessageKind::kEnvelope || kind == MessageKind::kHeartbeat ||
+         kind == MessageKind::kBundleRequest;
 }
 
 std::string_view AckStatusName(AckStatus status) {

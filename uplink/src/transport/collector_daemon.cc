@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
 
 #include "uplink/collector/collector.h"
+#include "uplink/rule_bundle.h"
 #include "uplink/transport/collector_server.h"
 #include "uplink/transport/transport.h"
 
@@ -53,6 +56,23 @@ int RunCollectorDaemon(const CollectorConfig& config) {
                    outcome.reason, outcome.message);
     }
     return outcome;
+  });
+  // The published rule bundle (utkikk-collector rules publish), read again when `current` names
+  // another version. The collector offers the bytes as published; every uplink verifies them.
+  OfferedBundle offered;
+  server.SetBundleProvider([&config, &offered]() {
+    auto version = InstalledBundleVersion(config.rules_bundle_dir);
+    if (!version || *version == 0) return OfferedBundle{};
+    if (*version != offered.version) {
+      std::ifstream in(config.rules_bundle_dir + "/v" + std::to_string(*version) + "/bundle.utb",
+                       std::ios::binary);
+      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                 std::istreambuf_iterator<char>());
+      if (!in.eof() && !in) return OfferedBundle{};
+      offered = OfferedBundle{*version, std::move(bytes)};
+      spdlog::info("collector: offering rule bundle version {}", *version);
+    }
+    return offered;
   });
   auto last_report = std::chrono::steady_clock::now();
   while (!g_stop.load()) {

@@ -17,6 +17,17 @@ size_t CollectorServer::RunOnce(std::chrono::milliseconds max_wait, size_t max_b
       reply.sensor_id = message.sensor_id;
       reply.sequence = message.sequence;
       if (!transport_.Publish(reply)) ++stats_.ack_publish_failed;
+    } else if (message.kind == MessageKind::kBundleRequest) {
+      ++stats_.bundle_requests;
+      if (!bundles_) continue;
+      OfferedBundle offer = bundles_();
+      if (offer.version == 0 || offer.version <= message.sequence) continue;
+      TransportMessage reply;
+      reply.kind = MessageKind::kBundleOffer;
+      reply.sensor_id = message.sensor_id;
+      reply.sequence = offer.version;
+      reply.envelope = std::move(offer.bytes);
+      if (transport_.Publish(reply)) ++stats_.bundle_offers;
     }
   }
   return messages.size();

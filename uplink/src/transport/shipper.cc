@@ -137,6 +137,8 @@ struct Shipper::State {
   size_t peers = 0;
   SteadyTime last_heard{};
   SteadyTime last_heartbeat{};
+  SteadyTime last_bundle_request{};
+  bool bundle_asked = false;  // on this peering
   uint64_t heartbeat_nonce = 0;
   ShipperStats stats;
 
@@ -447,6 +449,9 @@ Result<void> Shipper::RunOnce(std::chrono::milliseconds max_wait) {
     s.last_heard = now;
     if (m.kind == MessageKind::kAck) {
       if (auto handled = s.HandleAck(m, now); !handled) return handled;
+    } else if (m.kind == MessageKind::kBundleOffer && s.config.on_bundle_offer) {
+      ++s.stats.bundle_offers;
+      s.config.on_bundle_offer(m.sequence, m.envelope);
     }
   }
   const size_t peers = s.transport.peer_count();
@@ -455,6 +460,7 @@ Result<void> Shipper::RunOnce(std::chrono::milliseconds max_wait) {
     s.last_heard = now;
     s.last_heartbeat = now;
     for (auto& [seq, entry] : s.in_flight) entry.due = now;
+    s.bundle_asked = false;
   }
   s.peers = peers;
   if (auto filled = s.Fill(now); !filled) return filled;
@@ -473,6 +479,18 @@ Result<void> Shipper::RunOnce(std::chrono::milliseconds max_wait) {
     hb.sequence = ++s.heartbeat_nonce;
     if (s.transport.Publish(hb)) ++s.stats.heartbeats;
     s.last_heartbeat = now;
+  }
+  if (s.config.bundle_version &&
+      (!s.bundle_asked || now - s.last_bundle_request >= s.config.bundle_interval)) {
+    TransportMessage ask;
+    ask.kind = MessageKind::kBundleRequest;
+    ask.sensor_id = s.config.sensor_id;
+    ask.sequence = s.config.bundle_version();
+    if (s.transport.Publish(ask)) {
+      ++s.stats.bundle_requests;
+      s.bundle_asked = true;
+      s.last_bundle_request = now;
+    }
   }
   s.stats.in_flight = s.in_flight.size();
   return {};

@@ -51,6 +51,8 @@ Result<UplinkConfig> FromNode(const YamlNode& root) {
   reader.Required("tls_key", text(&config.tls.key));
   reader.Required("tls_ca", text(&config.tls.ca));
   reader.Optional("collector_address", text(&config.collector_address));
+  reader.Optional("rules_public_key", text(&config.rules_public_key));
+  reader.Optional("rules_bundle_dir", text(&config.rules_bundle_dir));
   reader.Optional("collector_port", [&](const YamlNode& v) -> Result<> {
     auto p = v.AsInt(1, 65535);
     if (!p) return tl::make_unexpected(p.error());
@@ -77,6 +79,11 @@ Result<UplinkConfig> FromNode(const YamlNode& root) {
     return {};
   });
   if (auto done = reader.Finish(); !done) return tl::make_unexpected(done.error());
+  if (config.rules_public_key.empty() != config.rules_bundle_dir.empty()) {
+    return tl::make_unexpected(
+        root.ErrorAt("rules_public_key and rules_bundle_dir go together (bundles are verified "
+                     "with the key before they are installed)"));
+  }
   return config;
 }
 

@@ -29,6 +29,7 @@
 #include "rules/result.h"
 #include "rules/yaml.h"
 #include "sensor/alerts/alert_store.h"
+#include "sensor/alerts/rule_source.h"
 #include "sensor/flow/flow_record.h"
 #include "sensor/output/zeek_log.h"
 
@@ -42,9 +43,18 @@ struct AlertsSettings {
   std::string packs_dir;  // "" = the packs shipped with the build (UTKIKK_PACKS_DIR)
   // Named CIDR sets policy rules refer to (`orig_zone: building_automation`).
   std::vector<std::pair<std::string, std::vector<rules::Cidr>>> zones;
+  // The CSIRT's signed rule bundle (docs/rules.md "Distribution"): the directory utkikk-uplink
+  // installs into and the rules public key (PEM) it is verified with; both or neither. When a
+  // bundle verifies, its rule files replace rule_files/packs_dir; when none ever did, those run.
+  std::string bundle_dir;
+  std::string rules_public_key;
+  // The highest bundle version accepted (rollback guard); "" = the inventory database's path
+  // + ".rules-bundle".
+  std::string bundle_state;
 };
 
-// Reads the `alerts:` mapping (keys: enabled, rule_files, packs_dir, zones); errors are
+// Reads the `alerts:` mapping (keys: enabled, rule_files, packs_dir, zones, bundle_dir,
+// rules_public_key, bundle_state); errors are
 // "file:line:column: message"; unknown keys are errors.
 rules::Result<> ReadAlertsSettings(const rules::YamlNode& node, AlertsSettings* settings);
 
@@ -135,6 +145,9 @@ struct RulesState {
   uint64_t reloads = 0;           // successful reloads since the start
   uint64_t reload_failures = 0;   // reloads refused (the running set stayed)
   std::string last_error;         // why the latest reload was refused; "" after a good one
+  uint64_t bundle_version = 0;    // the signed bundle running (0: the configured files)
+  int64_t bundle_expires = 0;     // its expiry, Unix seconds
+  std::string bundle_error;       // why the installed bundle is not running ("" when it is)
 
   // One JSON object for the health summary (`rules` field): the members above.
   std::string Json() const;
@@ -172,12 +185,21 @@ class Alerting {
   // the suppression state stays, so a reload does not repeat alerts. Between packets only.
   rules::Result<> Reload();
   const RulesState& rules_state() const { return state_; }
+  // Once a minute (wall clock): reloads when the uplink installed another bundle version
+  // (*reloaded set; a refused bundle leaves the running set and returns why) and raises
+  // rules-expiring / rules-expired for the running bundle. Without a bundle_dir: nothing.
+  rules::Result<> CheckBundle(int64_t now_us, bool* reloaded);
 
   rules::Result<> Flush() { return alerter_.sink().Flush(); }
   // ts_us: the packet time for notice.log's TSV #close line.
   rules::Result<> Close(int64_t ts_us = 0) { return alerter_.sink().Close(ts_us); }
 
  private:
+  rules::Result<std::vector<std::string>> SelectFiles(bool starting);  // see alerting.cc
+  friend rules::Result<std::unique_ptr<Alerting>> OpenAlerting(
+      const AlertsSettings&, const std::string&, const std::string&, ZeekLogFormat,
+      const std::string&, const std::vector<rules::Cidr>&, rules::FactSink&);
+
   rules::engine::RuleSet rules_;  // the Alerter refers to this object; Reload assigns into it
   std::vector<std::string> rule_files_;
   AlertsSettings settings_;
@@ -185,6 +207,7 @@ class Alerting {
   RulesState state_;
   Alerter alerter_;
   rules::engine::LogWindows log_windows_;  // log rule thresholds (OnLogEvent)
+  std::unique_ptr<RuleBundleSource> bundle_;  // null without alerts.bundle_dir
   AlertingFactSink facts_;
   FlowAlerter flows_;
 };

@@ -32,6 +32,9 @@ struct CollectorConfig {
   // health_history keeps this much sensor time per sensor (older rows are deleted on insert);
   // health_latest keeps the newest line of each sensor.
   int64_t health_history_us = int64_t{7} * 24 * 3600 * 1'000'000;
+  // Where `utkikk-collector rules publish` installs the signed rule bundle that is offered to
+  // every uplink (the layout of uplink/rule_bundle.h: current + v<N>/).
+  std::string rules_bundle_dir = "/var/lib/utkikk-collector/rules";
 };
 
 // Reads the collector's YAML file (keys as in docs/analysts-guide.md). Unknown keys and bad

@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "uplink/collector/collector.h"
 #include "uplink/transport/transport.h"
@@ -22,7 +23,16 @@ struct CollectorServerStats {
   uint64_t mismatched = 0;  // envelope header names another sensor or sequence than the message
   uint64_t heartbeats = 0;
   uint64_t ack_publish_failed = 0;  // the sensor went away before its ack: it will resend
+  uint64_t bundle_requests = 0;
+  uint64_t bundle_offers = 0;       // a newer rule bundle sent in answer
 };
+
+// The rule bundle the collector offers: its version and signed bytes (version 0: none).
+struct OfferedBundle {
+  uint64_t version = 0;
+  std::vector<uint8_t> bytes;
+};
+using BundleProvider = std::function<OfferedBundle()>;
 
 using IngestFunction = std::function<IngestOutcome(std::span<const uint8_t>)>;
 
@@ -34,12 +44,15 @@ class CollectorServer {
 
   // Handles what arrives within `max_wait` (at most `max_batch` messages). Returns how many.
   size_t RunOnce(std::chrono::milliseconds max_wait, size_t max_batch = 64);
+  // Answers bundle requests: an uplink that runs an older version gets the current bundle.
+  void SetBundleProvider(BundleProvider provider) { bundles_ = std::move(provider); }
   const CollectorServerStats& stats() const { return stats_; }
 
  private:
   void HandleEnvelope(const TransportMessage& message);
   Transport& transport_;
   IngestFunction ingest_;
+  BundleProvider bundles_;
   CollectorServerStats stats_;
 };
 

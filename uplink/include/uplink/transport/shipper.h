@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "rules/result.h"
 #include "uplink/envelope.h"
@@ -28,6 +30,12 @@ struct ShipperConfig {
   std::chrono::milliseconds silence_timeout{45000};      // no reply this long: reconnect
   std::chrono::milliseconds rescan_interval{1000};       // spool directory listing
   SealOptions seal;
+  // Rule bundles (docs/formats.md "Rule bundles"), optional: the version installed now (asked
+  // on every new peering and every bundle_interval) and what to do with an offer (verify and
+  // install: the shipper itself trusts nothing in it). Null: the uplink never asks.
+  std::function<uint64_t()> bundle_version;
+  std::function<void(uint64_t version, const std::vector<uint8_t>& bytes)> on_bundle_offer;
+  std::chrono::milliseconds bundle_interval{300000};
 };
 
 struct ShipperStats {
@@ -44,6 +52,8 @@ struct ShipperStats {
   uint64_t quarantined = 0;        // spool files found corrupt
   uint64_t stray_acks = 0;         // acks for nothing in flight (late duplicates, foreign)
   uint64_t heartbeats = 0;
+  uint64_t bundle_requests = 0;
+  uint64_t bundle_offers = 0;      // offers received (each verified by on_bundle_offer)
   uint64_t reconnects = 0;         // silent partitions noticed
   size_t in_flight = 0;            // now
   size_t max_in_flight = 0;        // high-water mark (<= window)

@@ -30,7 +30,11 @@ enum class MessageKind : uint8_t {
   kAck = 2,             // collector -> uplink: what became of one envelope
   kHeartbeat = 3,       // uplink -> collector: "are you there?"
   kHeartbeatReply = 4,  // collector -> uplink: "yes"
+  kBundleRequest = 5,   // uplink -> collector: "I run rule bundle version <sequence>"
+  kBundleOffer = 6,     // collector -> uplink: rule bundle version <sequence>, bytes in `envelope`
 };
+// Upward kinds (uplink -> collector) travel on SensorTopic, the others on CollectorTopic.
+bool IsUpward(MessageKind kind);
 std::string_view MessageKindName(MessageKind kind);
 
 enum class AckStatus : uint8_t {
@@ -46,7 +50,7 @@ struct TransportMessage {
   uint64_t sequence = 0;  // envelope sequence (envelope, ack) or heartbeat nonce
   AckStatus status = AckStatus::kStored;  // ack only
   std::string reason;                     // ack only: "" or the collector's reject reason
-  std::vector<uint8_t> envelope;          // envelope only
+  std::vector<uint8_t> envelope;          // envelope, or the signed bundle of a bundle offer
 };
 
 // "utkikk/v1/sensor/<id>/up": envelopes and heartbeats of one sensor.

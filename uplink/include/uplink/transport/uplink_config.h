@@ -17,6 +17,11 @@ struct UplinkConfig {
   std::string collector_address = "127.0.0.1";
   uint16_t collector_port = 9999;
   std::chrono::seconds retry{5};
+  // Rule bundles from the collector (optional, both or neither): the CSIRT's rules public key
+  // (PEM) every offered bundle is verified with, and the directory it is installed into for the
+  // sensor (the sensor's alerts.bundle_dir).
+  std::string rules_public_key;
+  std::string rules_bundle_dir;
 };
 
 // Unknown keys and bad values fail with "file:line:column: message" (kConfig). Required:
