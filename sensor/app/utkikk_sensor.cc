@@ -25,6 +25,7 @@
 #include "sensor/config.h"
 #include "sensor/extract/extractor_set.h"
 #include "sensor/inventory/inventory.h"
+#include "sensor/output/protocol_log.h"
 #include "sensor/logs/log_feed.h"
 #include "sensor/logs/receiver.h"
 #include "sensor/pipeline/pipeline.h"
@@ -329,6 +330,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<sensor::Inventory> inventory;
   std::unique_ptr<sensor::Summariser> summariser;  // tee in front of the inventory
   std::unique_ptr<sensor::Alerting> alerting;      // tee in front of both: rules on facts
+  std::unique_ptr<sensor::ProtocolLogs> protocol_logs;  // declared first: outlives extractors
   std::unique_ptr<sensor::ExtractorSet> extractors;
   rules::FactSink* fact_head = nullptr;  // where facts enter the chain (also those from logs)
   if (config->inventory.enabled) {
@@ -395,6 +397,13 @@ int Run(int argc, char** argv) {
     extractors = std::make_unique<sensor::ExtractorSet>(extract_config, fingerprints.get(), *facts,
                                                         config->local_nets);
     if (!extractors->warning().empty()) log->warn("{}", extractors->warning());
+    if (config->logs.protocol_logs) {
+      protocol_logs = std::make_unique<sensor::ProtocolLogs>(
+          config->logs.directory, config->logs.format == sensor::LogFormat::kTsv
+                                      ? sensor::ZeekLogFormat::kTsv
+                                      : sensor::ZeekLogFormat::kJson);
+      extractors->SetProtocolLogs(protocol_logs.get());
+    }
     fact_head = facts;
   }
 
@@ -485,6 +494,10 @@ int Run(int argc, char** argv) {
         }
         if (summariser) summariser->SetHealthField("rules", alerting->rules_state().Json());
       }
+      if (protocol_logs && wall >= next_protocol_flush_us) {
+        next_protocol_flush_us = wall + 10'000'000;  // what an operator tails appears soon
+        if (auto ok = protocol_logs->Flush(); !ok) log->error("protocol logs: {}", ok.error().message);
+      }
       if (summariser) {
         summariser->SetCaptureStats(packets, capture.dropped + capture.interface_dropped);
         summariser->Tick(now_us);
@@ -492,7 +505,10 @@ int Run(int argc, char** argv) {
     }
     LogWiring* logs = nullptr;
     int64_t next_bundle_check_us = 0;
+    sensor::ProtocolLogs* protocol_logs = nullptr;
+    int64_t next_protocol_flush_us = 0;
   } summary_observer;
+  summary_observer.protocol_logs = protocol_logs.get();
   summary_observer.summariser = summariser.get();
   summary_observer.alerting = alerting.get();
   summary_observer.log = log.get();
@@ -505,7 +521,9 @@ int Run(int argc, char** argv) {
     log->error("rule bundle refused, running the configured rule files: {}",
                alerting->rules_state().bundle_error);
   }
-  if (summariser || alerting || receiver) pipeline.SetObserver(&summary_observer);
+  if (summariser || alerting || receiver || protocol_logs) {
+    pipeline.SetObserver(&summary_observer);
+  }
   bool tty = isatty(STDERR_FILENO) == 1 && source;
   rules::Result<> done;
   if (source) {
@@ -554,6 +572,11 @@ int Run(int argc, char** argv) {
     }
     log->info("summary: {} batches in {}", summariser->stats().batches,
               config->summary.spool_directory);
+  }
+  if (protocol_logs) {
+    if (auto closed = protocol_logs->Close(stats.ts_us); !closed) {
+      log->error("protocol logs: {}", closed.error().message);
+    }
   }
   if (inventory) {
     if (auto closed = inventory->Close(); !closed) {

@@ -134,6 +134,12 @@ Result<> ReadLogs(const YamlNode& node, LogConfig* l) {
     l->weirds_per_interval = static_cast<uint32_t>(*n);
     return {};
   });
+  r.Optional("protocol_logs", [l](const YamlNode& v) -> Result<> {
+    auto b = v.AsBool();
+    if (!b) return tl::make_unexpected(b.error());
+    l->protocol_logs = *b;
+    return {};
+  });
   return r.Finish();
 }
 

@@ -24,6 +24,8 @@ struct LogConfig {
   LogFormat format = LogFormat::kJson;
   std::chrono::milliseconds stats_interval{std::chrono::minutes(1)};
   uint32_t weirds_per_interval = 10;  // weird.log lines per name and stats interval (sampling)
+  // ssh.log, http.log, ssl.log, dns.log, dhcp.log (with the inventory's extractors).
+  bool protocol_logs = true;
 };
 
 // The `inventory:` section: what the sensor learns about hosts, services and software.

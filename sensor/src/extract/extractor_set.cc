@@ -12,6 +12,7 @@
 #include "extract/p0f.h"
 #include "extract/parsers.h"
 #include "extract/u64_set.h"
+#include "sensor/output/protocol_log.h"
 #include "rules/version.h"
 
 namespace sensor {
@@ -124,6 +125,7 @@ class ExtractorSet::Impl {
   void OnFlowEnd(FlowRecord& flow);
   ExtractStats stats_;
   ExtractorSet::DnsObserver dns_observer_;  // may be empty
+  ProtocolLogs* protocol_logs_ = nullptr;     // may be null
 
  private:
   bool IsLocal(const rules::IpAddress& a) const {
@@ -410,6 +412,12 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
         return true;
       }
       std::string raw = extract::CleanText(*line, 255);
+      if (protocol_logs_ != nullptr) {
+        FlowAttributes& a = Attributes(flow);
+        (server ? a.ssh_server : a.ssh_client) = raw;
+        // "SSH-2.0-" and "SSH-1.99-" (a server that speaks both) are version 2 (RFC 4253 5.1).
+        a.ssh_version = raw.rfind("SSH-1.", 0) == 0 && raw.rfind("SSH-1.99", 0) != 0 ? 1 : 2;
+      }
       Software(flow, server, "ssh_banners", extract::CleanText(*software, 255), raw, "ssh", ts,
                70);
       return true;
@@ -422,6 +430,11 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
         FlowAttributes& a = Attributes(flow);
         if (a.http_host.empty()) a.http_host = head->host.substr(0, 255);
         if (a.user_agent.empty()) a.user_agent = head->user_agent.substr(0, 255);
+        if (protocol_logs_ != nullptr && a.http_method.empty()) {
+          a.http_method = std::move(head->method);
+          a.http_uri = std::move(head->uri);
+          a.http_version = std::move(head->version);
+        }
         if (!head->host.empty() && !IsIpLiteral(head->host)) {
           Name(flow.id.resp_h, std::nullopt, head->host, "fqdn",
                Origin(flow, ts, "http", head->host));
@@ -431,6 +444,15 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
                    ts, 40);
         }
       } else {
+        if (protocol_logs_ != nullptr) {
+          FlowAttributes& a = Attributes(flow);
+          if (a.http_status == 0) {
+            a.http_status = head->status_code;
+            a.http_status_msg = std::move(head->status_msg);
+            a.http_server = head->server.substr(0, 255);
+            if (a.http_version.empty()) a.http_version = std::move(head->version);
+          }
+        }
         if (!head->server.empty()) {
           Software(flow, true, "http_servers", head->server, head->server, "http", ts, 50);
         }
@@ -519,6 +541,20 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
     return;
   }
   if (from_orig) return;
+  if (type == 2) {  // ServerHello (RFC 8446 4.1.3; RFC 5246 7.4.1.3)
+    if (auto hello = extract::ParseServerHello(body)) {
+      FlowAttributes& a = Attributes(flow);
+      a.tls = true;
+      a.tls_established = true;
+      a.tls_version = hello->version;
+      a.tls_cipher = hello->cipher;
+      if (hello->version >= 0x0304) d.tls.Stop();  // the rest of a 1.3 handshake is encrypted
+    } else {
+      ++stats_.malformed;
+      d.tls.Stop();
+    }
+    return;
+  }
   if (type == 11) {  // Certificate (TLS <= 1.2; 1.3 sends it encrypted)
     auto certs = extract::CertificateList(body, 1);
     const ParsedCertificate* parsed = certs.empty() ? nullptr : &Certificate(certs.front());
@@ -532,6 +568,10 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
     FlowAttributes& a = Attributes(flow);
     a.tls = true;
     a.cert_sha256 = parsed->sha256;
+    if (protocol_logs_ != nullptr) {
+      a.tls_subject = info->subject_rfc2253.substr(0, 1024);
+      a.tls_issuer = info->issuer.substr(0, 1024);
+    }
     std::string raw = info->subject;
     // x509 fact: the subject is what the database names; issuer and validity go with it.
     Software(flow, true, "x509_subjects", info->subject_rfc2253, raw, "tls", ts, 40);
@@ -678,6 +718,26 @@ void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packe
   rules::IpAddress none;
   rules::IpAddress zero = rules::IpAddress::FromV4(0);
   auto set = [&](const rules::IpAddress& a) { return a != none && a != zero; };
+  if (protocol_logs_ != nullptr) {
+    static constexpr const char* kTypes[] = {"",        "DISCOVER", "OFFER",   "REQUEST", "DECLINE",
+                                             "ACK",     "NAK",      "RELEASE", "INFORM"};
+    DhcpTransaction t;
+    t.ts_us = ts;
+    t.flow = &flow;
+    t.client_addr = m.ciaddr;
+    if (m.server_id) t.server_addr = *m.server_id;
+    t.mac = m.chaddr;
+    t.host_name = m.host_name;
+    t.client_fqdn = m.fqdn;
+    t.domain = m.domain;
+    if (m.requested) t.requested_addr = *m.requested;
+    if (m.op == 2) t.assigned_addr = m.yiaddr;
+    t.lease_time_us = int64_t{m.lease_time_s} * 1'000'000;
+    t.msg_type = m.type < 9 ? kTypes[m.type] : "UNKNOWN-" + std::to_string(m.type);
+    if (t.msg_type.empty()) t.msg_type = "BOOTP";
+    t.vendor_class = m.vendor_class;
+    protocol_logs_->OnDhcp(t);
+  }
   if (m.op == 1) {
     rules::IpAddress ip = set(m.ciaddr) ? m.ciaddr
                           : m.requested ? *m.requested
@@ -757,7 +817,29 @@ void ExtractorSet::Impl::Dns(const FlowRecord& flow, const DecodedPacket& packet
     }
     dns_observer_(o);
   }
+  if (protocol_logs_ != nullptr && !netbios) {
+    DnsTransaction t;
+    t.ts_us = ts;
+    t.flow = &flow;
+    t.trans_id = m.id;
+    t.query = m.query.substr(0, 255);
+    t.qclass = m.qclass;
+    t.qtype = m.qtype;
+    t.rcode = m.rcode;
+    t.aa = m.aa;
+    t.tc = m.tc;
+    t.rd = m.rd;
+    t.ra = m.ra;
+    t.z = m.z;
+    for (const auto& a : m.answers) {
+      if (a.additional) continue;
+      t.answers.push_back(a.type == 1 || a.type == 28 ? a.address.ToString() : a.target);
+      t.ttls_us.push_back(int64_t{a.ttl} * 1'000'000);
+    }
+    protocol_logs_->OnDns(t);
+  }
   for (const auto& a : m.answers) {
+    if (a.type == 5) continue;  // CNAME: no address to name
     if (a.type == 12) {
       if (auto ip = extract::PtrNameToAddress(a.name)) {
         Name(*ip, std::nullopt, a.target, "fqdn", Origin(flow, ts, source, a.name));
@@ -803,6 +885,7 @@ void ExtractorSet::Impl::OnNonIp(const DecodedPacket& packet, Bytes frame) {
 }
 
 void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
+  if (protocol_logs_ != nullptr) protocol_logs_->OnFlowEnd(flow);
   Proto proto = Proto::kNone;
   if (flow.extract) {
     ExtractState* s = flow.extract.get();
@@ -1451,6 +1534,8 @@ void ExtractorSet::OnFlowEnd(FlowRecord& flow) { impl_->OnFlowEnd(flow); }
 void ExtractorSet::SetDnsObserver(DnsObserver observer) {
   impl_->dns_observer_ = std::move(observer);
 }
+
+void ExtractorSet::SetProtocolLogs(ProtocolLogs* logs) { impl_->protocol_logs_ = logs; }
 
 ExtractStats ExtractorSet::stats() const { return impl_->stats_; }
 

@@ -37,6 +37,12 @@ bool LooksLikeHttpRequest(std::string_view text);
 bool LooksLikeHttpResponse(std::string_view text);
 struct HttpHead {
   bool request = false;
+  // The start line: request "METHOD URI HTTP/x.y", response "HTTP/x.y CODE REASON" (http.log).
+  std::string method;      // request
+  std::string uri;         // request, at most 8 KiB
+  std::string version;     // "1.1"
+  int status_code = 0;     // response
+  std::string status_msg;  // response
   std::string host;        // request Host without port
   std::string user_agent;
   std::string server;      // response Server
@@ -69,6 +75,12 @@ struct ClientHello {
 };
 // `body` is the ClientHello handshake body (after the 4-byte handshake header).
 std::optional<ClientHello> ParseClientHello(Bytes body);
+// The ServerHello's chosen version (supported_versions for TLS 1.3, RFC 8446 4.2.1) and cipher.
+struct ServerHello {
+  uint16_t version = 0;
+  uint16_t cipher = 0;
+};
+std::optional<ServerHello> ParseServerHello(Bytes body);
 bool IsGrease(uint16_t value);
 // JA3 text "771,4865-4866,...,0-23-...,29-23,0" and its MD5 in hex.
 std::string Ja3Text(const ClientHello& hello);
@@ -128,19 +140,30 @@ struct DhcpMessage {
   std::string fqdn;          // option 81
   std::string vendor_class;  // option 60
   std::string param_list;    // option 55, "1,3,6,15"
+  std::string domain;        // option 15
+  uint32_t lease_time_s = 0; // option 51
+  std::optional<rules::IpAddress> server_id;  // option 54
 };
 std::optional<DhcpMessage> ParseDhcp(Bytes udp_payload);
 
 // ---- DNS / mDNS / LLMNR (RFC 1035) and NBNS (RFC 1002).
 struct DnsAnswer {
   std::string name;      // owner name (NBNS: the decoded NetBIOS name, trailing blanks removed)
-  uint16_t type = 0;     // 1 A, 28 AAAA, 12 PTR, 32 NB
+  uint16_t type = 0;     // 1 A, 28 AAAA, 12 PTR, 5 CNAME, 32 NB
   rules::IpAddress address;  // A / AAAA / NB
-  std::string target;        // PTR
+  std::string target;        // PTR, CNAME
+  uint32_t ttl = 0;
+  bool additional = false;   // from the additional section (not an answer of the query)
 };
 struct DnsMessage {
   bool response = false;
   uint8_t opcode = 0;
+  uint16_t id = 0;
+  bool aa = false, tc = false, rd = false, ra = false;
+  uint8_t z = 0;
+  uint8_t rcode = 0;
+  std::string query;          // the first question's name ("" when there is none)
+  uint16_t qtype = 0, qclass = 0;
   std::vector<DnsAnswer> answers;  // answer + additional records of the types above, at most 64
 };
 // `netbios`: names use the NetBIOS first-level encoding and NB records carry addresses.

@@ -117,6 +117,37 @@ std::optional<HttpHead> ParseHttpHead(std::string_view text) {
   }
   std::string_view rest = text.substr(0, end + 1);
   size_t first = rest.find('\n');
+  {
+    // The start line (RFC 9112 3 and 4): "METHOD SP URI SP HTTP/x.y" or "HTTP/x.y SP CODE SP REASON".
+    std::string_view line = rest.substr(0, first);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t sp1 = line.find(' ');
+    size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    std::string_view a = line.substr(0, sp1);
+    std::string_view b = sp1 == std::string_view::npos ? std::string_view()
+                                                       : line.substr(sp1 + 1, sp2 - sp1 - 1);
+    std::string_view c = sp2 == std::string_view::npos ? std::string_view() : line.substr(sp2 + 1);
+    auto version_of = [](std::string_view v) {
+      return StartsWith(v, "HTTP/") ? CleanText(v.substr(5), 16) : std::string();
+    };
+    if (head.request) {
+      head.method = CleanText(a, 32);
+      head.uri = CleanText(b, 8192);
+      head.version = version_of(c);
+    } else {
+      head.version = version_of(a);
+      int code = 0;
+      for (char ch : b.substr(0, 3)) {
+        if (ch < '0' || ch > '9') {
+          code = 0;
+          break;
+        }
+        code = code * 10 + (ch - '0');
+      }
+      head.status_code = b.size() == 3 ? code : 0;
+      head.status_msg = CleanText(c, 255);
+    }
+  }
   rest = first == std::string_view::npos ? std::string_view() : rest.substr(first + 1);
   while (!rest.empty()) {
     size_t nl = rest.find('\n');

@@ -733,4 +733,30 @@ std::string Sha256Hex(std::string_view data) {
   return Digest(kSha256, data);
 }
 
+std::optional<ServerHello> ParseServerHello(Bytes b) {
+  // legacy_version(2) random(32) session_id<0..32> cipher_suite(2) compression(1) [extensions]
+  if (b.size() < 38) return std::nullopt;
+  ServerHello h;
+  h.version = static_cast<uint16_t>((b[0] << 8) | b[1]);
+  size_t pos = 34;
+  size_t sid = b[pos];
+  if (sid > 32 || pos + 1 + sid + 3 > b.size()) return std::nullopt;
+  pos += 1 + sid;
+  h.cipher = static_cast<uint16_t>((b[pos] << 8) | b[pos + 1]);
+  pos += 3;
+  if (pos + 2 > b.size()) return h;  // no extensions (TLS <= 1.2)
+  size_t ext_end = pos + 2 + ((size_t{b[pos]} << 8) | b[pos + 1]);
+  pos += 2;
+  if (ext_end > b.size()) return std::nullopt;
+  while (pos + 4 <= ext_end) {
+    uint16_t type = static_cast<uint16_t>((b[pos] << 8) | b[pos + 1]);
+    size_t len = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+    pos += 4;
+    if (pos + len > ext_end) return std::nullopt;
+    if (type == 43 && len == 2) h.version = static_cast<uint16_t>((b[pos] << 8) | b[pos + 1]);
+    pos += len;
+  }
+  return h;
+}
+
 }  // namespace sensor::extract

@@ -103,6 +103,18 @@ std::optional<DhcpMessage> ParseDhcp(Bytes d) {
       case 60:
         m.vendor_class = CleanText(AsText(v), 255);
         break;
+      case 15:
+        m.domain = CleanText(AsText(v), 255);
+        break;
+      case 51:
+        if (len == 4) {
+          m.lease_time_s = (uint32_t{v[0]} << 24) | (uint32_t{v[1]} << 16) |
+                           (uint32_t{v[2]} << 8) | v[3];
+        }
+        break;
+      case 54:
+        if (len == 4) m.server_id = rules::IpAddress::FromV4Bytes(v.data());
+        break;
       case 55:
         m.param_list.clear();
         for (uint8_t c : v) {
@@ -134,8 +146,15 @@ std::optional<DhcpMessage> ParseDhcp(Bytes d) {
 std::optional<DnsMessage> ParseDns(Bytes d, bool netbios) {
   if (d.size() < 12) return std::nullopt;
   DnsMessage m;
+  m.id = static_cast<uint16_t>((d[0] << 8) | d[1]);
   m.response = (d[2] & 0x80) != 0;
   m.opcode = (d[2] >> 3) & 0x0f;
+  m.aa = (d[2] & 0x04) != 0;
+  m.tc = (d[2] & 0x02) != 0;
+  m.rd = (d[2] & 0x01) != 0;
+  m.ra = (d[3] & 0x80) != 0;
+  m.z = (d[3] >> 4) & 0x07;
+  m.rcode = d[3] & 0x0f;
   size_t qd = (size_t{d[4]} << 8) | d[5];
   size_t an = (size_t{d[6]} << 8) | d[7];
   size_t ns = (size_t{d[8]} << 8) | d[9];
@@ -144,6 +163,11 @@ std::optional<DnsMessage> ParseDns(Bytes d, bool netbios) {
   std::string name;
   for (size_t i = 0; i < qd; ++i) {
     if (!ReadDnsName(d, &pos, &name) || pos + 4 > d.size()) return std::nullopt;
+    if (i == 0) {
+      m.query = netbios ? DecodeNetbios(name) : name;
+      m.qtype = static_cast<uint16_t>((d[pos] << 8) | d[pos + 1]);
+      m.qclass = static_cast<uint16_t>((d[pos + 2] << 8) | d[pos + 3]);
+    }
     pos += 4;
   }
   size_t records = std::min<size_t>(an + ns + ar, 256);
@@ -160,6 +184,9 @@ std::optional<DnsMessage> ParseDns(Bytes d, bool netbios) {
     if (in_authority || m.answers.size() >= 64) continue;
     DnsAnswer a;
     a.type = type;
+    a.ttl = (uint32_t{d[pos - rdlen - 6]} << 24) | (uint32_t{d[pos - rdlen - 5]} << 16) |
+            (uint32_t{d[pos - rdlen - 4]} << 8) | d[pos - rdlen - 3];
+    a.additional = i >= an + ns;
     if (netbios) {
       if (type != 32 || rdlen < 6) continue;  // NB: (flags, address) entries
       a.name = DecodeNetbios(name);
@@ -171,7 +198,7 @@ std::optional<DnsMessage> ParseDns(Bytes d, bool netbios) {
     } else if (type == 28 && rdlen == 16) {
       a.name = name;
       a.address = rules::IpAddress::FromV6Bytes(d.data() + rdata);
-    } else if (type == 12) {
+    } else if (type == 12 || type == 5) {
       size_t tpos = rdata;
       if (!ReadDnsName(d, &tpos, &a.target)) continue;
       a.name = name;

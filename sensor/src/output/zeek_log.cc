@@ -38,6 +38,7 @@ std::string_view TypeName(ZeekType t) {
     case ZeekType::kDouble: return "double";
     case ZeekType::kStringSet: return "set[string]";
     case ZeekType::kStringVector: return "vector[string]";
+    case ZeekType::kIntervalVector: return "vector[interval]";
   }
   return "string";
 }
@@ -304,6 +305,19 @@ class ZeekLog::Impl {
       fmt::format_to(std::back_inserter(buf_), "{:.6f}", d);
     }
   }
+  void Intervals(std::span<const int64_t> items) {
+    Next(ZeekType::kIntervalVector);
+    if (format_ == ZeekLogFormat::kJson) buf_.push_back('[');
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) buf_.push_back(',');
+      AppendMicros(&buf_, items[i]);
+    }
+    if (format_ == ZeekLogFormat::kJson) {
+      buf_.push_back(']');
+    } else if (items.empty()) {
+      buf_.append("(empty)");
+    }
+  }
   void List(ZeekType type, std::span<const std::string> items) {
     Next(type);
     if (format_ == ZeekLogFormat::kJson) {
@@ -440,6 +454,7 @@ void ZeekLog::Double(double d) { impl_->Double(d); }
 void ZeekLog::StringSet(std::span<const std::string> items) {
   impl_->List(ZeekType::kStringSet, items);
 }
+void ZeekLog::IntervalVector(std::span<const int64_t> items) { impl_->Intervals(items); }
 void ZeekLog::StringVector(std::span<const std::string> items) {
   impl_->List(ZeekType::kStringVector, items);
 }

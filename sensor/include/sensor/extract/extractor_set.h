@@ -36,6 +36,8 @@
 
 namespace sensor {
 
+class ProtocolLogs;  // sensor/output/protocol_log.h
+
 struct ExtractConfig {
   size_t max_bytes_per_direction = 16384;    // reassembly bound per direction
   uint32_t max_packets_per_direction = 24;   // packets looked at per direction
@@ -96,6 +98,9 @@ class ExtractorSet {
   // and the other owner names (CNAME chains). Unset: nothing is built.
   using DnsObserver = std::function<void(const rules::engine::DnsObservation&)>;
   void SetDnsObserver(DnsObserver observer);
+  // The protocol logs (ssh/http/ssl at flow end, dns/dhcp per message); null: none (the
+  // attributes only they need are then not filled). Borrowed, must outlive this object.
+  void SetProtocolLogs(ProtocolLogs* logs);
   // Why an optional part is off ("" when all is well): the p0f database could not be read.
   const std::string& warning() const;
 

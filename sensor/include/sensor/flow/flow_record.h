@@ -120,6 +120,16 @@ struct FlowAttributes {
   std::string http_host;               // HTTP Host of the first request
   std::string user_agent;              // HTTP User-Agent of the first request
   std::string cert_sha256;             // the server certificate's SHA-256 (hex)
+  // For the protocol logs (ssh.log, http.log, ssl.log; sensor/output/protocol_log.h), the first
+  // transaction of the flow as the extractors saw it. Bounded strings.
+  std::string ssh_client, ssh_server;  // identification strings without "SSH-2.0-"
+  int ssh_version = 0;                 // 1 or 2
+  std::string http_method, http_uri, http_version, http_status_msg, http_server;
+  int http_status = 0;
+  uint16_t tls_version = 0;            // the version the ServerHello chose (0x0303, 0x0304 ...)
+  uint16_t tls_cipher = 0;
+  bool tls_established = false;        // a ServerHello was seen
+  std::string tls_subject, tls_issuer; // of the server's leaf certificate (TLS <= 1.2)
 };
 
 struct FlowRecord {

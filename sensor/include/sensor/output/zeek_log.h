@@ -35,6 +35,7 @@ enum class ZeekType {
   kDouble,
   kStringSet,     // set[string]
   kStringVector,  // vector[string]
+  kIntervalVector,  // vector[interval]
 };
 
 struct ZeekField {
@@ -71,6 +72,7 @@ class ZeekLog {
   void Double(double d);
   void StringSet(std::span<const std::string> items);     // written in the given order
   void StringVector(std::span<const std::string> items);
+  void IntervalVector(std::span<const int64_t> items_us);
   void Unset();
   // Ends the record; writes the buffer to the file when it is large. An error names the file.
   rules::Result<> End();

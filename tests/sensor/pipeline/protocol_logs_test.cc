@@ -1,0 +1,232 @@
+// ssh.log, http.log, ssl.log, dns.log and dhcp.log from Zeek's own traces through the sensor path
+// (pcap -> decoder -> flows -> nDPI -> extractors -> ProtocolLogs), compared with Zeek's
+// baselines (../shared/testdata/MANIFEST.md: Z07, Z11, Z14, Z29, Z30) field by field where both
+// log the same thing. Differences by design (docs/inventory.md "Protocol logs"): one line per
+// flow's first transaction (HTTP), one dhcp.log line per message rather than per exchange, the
+// leaf certificate only in cert_chain_fps.
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "rules/fingerprint.h"
+#include "sensor/config.h"
+#include "sensor/extract/extractor_set.h"
+#include "sensor/inventory/inventory.h"
+#include "sensor/output/protocol_log.h"
+#include "sensor/pipeline/pipeline.h"
+
+namespace sensor {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+const std::string kZeek = std::string(SHARED_DIR) + "/testdata/zeek/testing/btest/";
+
+class ProtocolLogRun {
+ public:
+  explicit ProtocolLogRun(const std::string& pcap) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = (fs::temp_directory_path() /
+            ("protocol_logs." + std::to_string(getpid()) + "." + info->name()))
+               .string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    Run(pcap);
+  }
+  ~ProtocolLogRun() { fs::remove_all(dir_); }
+
+  std::vector<Json> Lines(const std::string& log) const {
+    std::vector<Json> out;
+    std::ifstream in(dir_ + "/" + log + ".log");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) out.push_back(Json::parse(line));
+    }
+    return out;
+  }
+
+ private:
+  void Run(const std::string& pcap) {
+    SensorConfig config;
+    config.local_nets = DefaultLocalNets();
+    config.logs.directory = dir_;
+    auto fingerprints = rules::LoadFingerprintDb(UTKIKK_FINGERPRINT_DIR);
+    ASSERT_TRUE(fingerprints.has_value()) << fingerprints.error().message;
+    auto inventory = Inventory::Open(dir_ + "/inventory.db", InventoryConfig{});
+    ASSERT_TRUE(inventory.has_value()) << inventory.error().message;
+    ProtocolLogs logs(dir_, ZeekLogFormat::kJson);
+    ExtractorSet extractors(ExtractConfig{}, &*fingerprints, **inventory, config.local_nets);
+    extractors.SetProtocolLogs(&logs);
+    auto sink = OpenZeekLogSink(dir_, config.logs.format, "protocol-logs");
+    ASSERT_TRUE(sink.has_value()) << sink.error().message;
+    auto classifier = MakeNdpiClassifier(ClassifierConfig{});
+    ASSERT_TRUE(classifier.has_value()) << classifier.error().message;
+    auto source = OpenPcapFile(kZeek + "Traces/" + pcap);
+    ASSERT_TRUE(source.has_value()) << source.error().message;
+    {
+      Pipeline pipeline(config, std::move(*classifier), std::move(*sink), &extractors);
+      std::atomic<bool> stop{false};
+      auto done = RunCapture(**source, pipeline, stop, {});
+      ASSERT_TRUE(done.has_value()) << done.error().message;
+    }
+    ASSERT_TRUE(logs.Close(0).has_value()) << logs.error();
+    ASSERT_TRUE((*inventory)->Close().has_value());
+  }
+
+  std::string dir_;
+};
+
+// Zeek's TSV baseline as maps from field name to value.
+std::vector<std::map<std::string, std::string>> Baseline(const std::string& path) {
+  std::vector<std::map<std::string, std::string>> out;
+  std::ifstream in(kZeek + "Baseline/" + path);
+  std::vector<std::string> fields;
+  for (std::string line; std::getline(in, line);) {
+    auto split = [](const std::string& s) {
+      std::vector<std::string> parts;
+      std::stringstream ss(s);
+      for (std::string p; std::getline(ss, p, '\t');) parts.push_back(p);
+      return parts;
+    };
+    if (line.rfind("#fields\t", 0) == 0) {
+      fields = split(line.substr(8));
+    } else if (!line.empty() && line[0] != '#') {
+      auto values = split(line);
+      std::map<std::string, std::string> row;
+      for (size_t i = 0; i < fields.size() && i < values.size(); ++i) row[fields[i]] = values[i];
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+std::string Key(const std::string& orig_h, const std::string& orig_p) {
+  return orig_h + ":" + orig_p;
+}
+
+::testing::AssertionResult SshAgrees(const std::string& pcap, const std::string& baseline) {
+  ProtocolLogRun run(pcap);
+  std::map<std::string, Json> ours;
+  for (const Json& j : run.Lines("ssh")) {
+    ours[Key(j["id.orig_h"], std::to_string(j["id.orig_p"].get<int>()))] = j;
+  }
+  auto expected = Baseline(baseline);
+  if (expected.empty()) return ::testing::AssertionFailure() << "no baseline lines";
+  std::ostringstream problems;
+  for (const auto& row : expected) {
+    auto it = ours.find(Key(row.at("id.orig_h"), row.at("id.orig_p")));
+    if (it == ours.end()) {
+      problems << "\n  missing " << row.at("id.orig_h") << ":" << row.at("id.orig_p");
+      continue;
+    }
+    const Json& j = it->second;
+    if (j.value("client", "") != row.at("client") || j.value("server", "") != row.at("server") ||
+        std::to_string(j.value("version", 0)) != row.at("version") ||
+        std::to_string(j["id.resp_p"].get<int>()) != row.at("id.resp_p")) {
+      problems << "\n  " << j.dump() << " vs Zeek client=" << row.at("client")
+               << " server=" << row.at("server") << " version=" << row.at("version");
+    }
+  }
+  if (!problems.str().empty()) return ::testing::AssertionFailure() << problems.str();
+  return ::testing::AssertionSuccess() << expected.size() << " sessions agree";
+}
+
+TEST(ProtocolLogsTest, Z07SshLogAgreesWithZeek) {
+  EXPECT_TRUE(SshAgrees("ssh/ssh.pcap", "scripts.base.protocols.ssh.basic/ssh.log"));
+}
+
+TEST(ProtocolLogsTest, Z11SshVersion199) {
+  EXPECT_TRUE(
+      SshAgrees("ssh/ssh_version_199.pcap", "scripts.base.protocols.ssh.ssh_version_199/ssh.log"));
+}
+
+TEST(ProtocolLogsTest, Z29SslLogAgreesWithZeek) {
+  ProtocolLogRun run("tls/tls-conn-with-extensions.pcap");
+  auto ours = run.Lines("ssl");
+  auto zeek = Baseline("scripts.base.protocols.ssl.basic/ssl.log");
+  ASSERT_EQ(zeek.size(), 1u);
+  ASSERT_EQ(ours.size(), 1u);
+  const Json& j = ours[0];
+  const auto& z = zeek[0];
+  EXPECT_EQ(j["id.orig_h"], z.at("id.orig_h"));
+  EXPECT_EQ(std::to_string(j["id.orig_p"].get<int>()), z.at("id.orig_p"));
+  EXPECT_EQ(j["version"], z.at("version"));
+  EXPECT_EQ(j["cipher"], z.at("cipher"));
+  EXPECT_EQ(j["server_name"], z.at("server_name"));
+  EXPECT_EQ(j["established"], z.at("established") == "T");
+  // Zeek lists the chain; the sensor hashes the leaf, which is Zeek's first.
+  ASSERT_TRUE(j.contains("cert_chain_fps"));
+  EXPECT_EQ(z.at("cert_chain_fps").substr(0, 64), j["cert_chain_fps"][0]);
+  EXPECT_NE(j.value("subject", "").find("gstatic.com"), std::string::npos) << j.dump();
+  EXPECT_NE(j.value("issuer", "").find("Google"), std::string::npos) << j.dump();
+  EXPECT_EQ(j.value("ja3", "").size(), 32u);
+}
+
+TEST(ProtocolLogsTest, Z30HttpLogHasTheFirstTransaction) {
+  ProtocolLogRun run("http/get.pcap");
+  auto ours = run.Lines("http");
+  ASSERT_EQ(ours.size(), 1u);
+  const Json& j = ours[0];
+  EXPECT_EQ(j["method"], "GET");
+  EXPECT_EQ(j["host"], "bro.org");
+  EXPECT_FALSE(j.value("uri", "").empty());
+  EXPECT_EQ(j["version"], "1.1");
+  EXPECT_EQ(j["user_agent"], "Wget/1.14 (darwin12.2.0)");
+  EXPECT_EQ(j["status_code"], 200);
+  EXPECT_EQ(j["status_msg"], "OK");
+  EXPECT_EQ(j["server"], "Apache/2.4.3 (Fedora)");
+}
+
+TEST(ProtocolLogsTest, Z14DhcpLogHasEveryMessageZeekMerged) {
+  ProtocolLogRun run("dhcp/dhcp.pcap");
+  std::multiset<std::string> ours_types;
+  std::set<std::string> names, domains, assigned;
+  std::set<double> leases;
+  for (const Json& j : run.Lines("dhcp")) {
+    for (const auto& t : j["msg_types"]) ours_types.insert(t.get<std::string>());
+    EXPECT_EQ(j["mac"], "90:b1:1c:99:49:29");
+    if (j.contains("host_name")) names.insert(j["host_name"]);
+    if (j.contains("domain")) domains.insert(j["domain"]);
+    if (j.contains("assigned_addr")) assigned.insert(j["assigned_addr"]);
+    if (j.contains("lease_time")) leases.insert(j["lease_time"].get<double>());
+  }
+  std::multiset<std::string> zeek_types;
+  for (const auto& row : Baseline("scripts.base.protocols.dhcp.dhcp-all-msg-types/dhcp.log")) {
+    std::stringstream ss(row.at("msg_types"));
+    for (std::string t; std::getline(ss, t, ',');) zeek_types.insert(t);
+  }
+  EXPECT_EQ(ours_types, zeek_types);
+  EXPECT_TRUE(names.count("btest.is.cool"));
+  EXPECT_TRUE(domains.count("cmu.edu"));
+  EXPECT_TRUE(assigned.count("128.2.6.189"));
+  EXPECT_TRUE(leases.count(900.0));
+}
+
+TEST(ProtocolLogsTest, DnsLogHasQueriesAnswersAndTtls) {
+  ProtocolLogRun run("dns/mdns.pcap");
+  auto ours = run.Lines("dns");
+  ASSERT_FALSE(ours.empty());
+  size_t with_answers = 0;
+  for (const Json& j : ours) {
+    EXPECT_TRUE(j.contains("trans_id"));
+    EXPECT_EQ(j["proto"], "udp");
+    if (j.contains("answers")) {
+      ++with_answers;
+      EXPECT_EQ(j["answers"].size(), j["TTLs"].size()) << j.dump();
+    }
+  }
+  EXPECT_GT(with_answers, 0u);
+}
+
+}  // namespace
+}  // namespace sensor
