@@ -10,7 +10,6 @@
 #include <charconv>
 #include <set>
 
-#include "byte_io.h"
 #include "file_util.h"
 
 namespace uplink {
@@ -33,14 +32,23 @@ bool ValidName(std::string_view name) {
   });
 }
 
+// Appends v big-endian. The bundle is assembled in a std::string: GCC 12 at -O3 reports false
+// -Wstringop-overflow for the same appends into a std::vector<uint8_t> (as in bug 105329).
+void AppendU32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+std::vector<uint8_t> ToBytes(const std::string& s) { return {s.begin(), s.end()}; }
+
 // The message the signature covers: u32 length + domain, u32 length + manifest (big-endian).
 std::vector<uint8_t> SignedMessage(std::string_view manifest) {
-  std::vector<uint8_t> m;
-  internal::PutU32(&m, static_cast<uint32_t>(kRuleBundleDomain.size()));
-  internal::PutBytes(&m, kRuleBundleDomain);
-  internal::PutU32(&m, static_cast<uint32_t>(manifest.size()));
-  internal::PutBytes(&m, manifest);
-  return m;
+  std::string m;
+  m.reserve(8 + kRuleBundleDomain.size() + manifest.size());
+  AppendU32(&m, static_cast<uint32_t>(kRuleBundleDomain.size()));
+  m.append(kRuleBundleDomain);
+  AppendU32(&m, static_cast<uint32_t>(manifest.size()));
+  m.append(manifest);
+  return ToBytes(m);
 }
 
 rules::Error Refuse(BundleRejection reason, BundleRejection* why, const std::string& detail) {
@@ -344,17 +352,17 @@ Result<std::vector<uint8_t>> BuildRuleBundle(const RuleBundle& bundle, const Sig
   }
   auto signature = key.Sign(SignedMessage(manifest));
   if (!signature) return tl::make_unexpected(signature.error());
-  std::vector<uint8_t> out;
-  internal::PutBytes(&out, kRuleBundleMagic);
-  internal::PutU32(&out, static_cast<uint32_t>(manifest.size()));
-  internal::PutBytes(&out, manifest);
-  internal::PutU16(&out, static_cast<uint16_t>(signature->size()));
-  internal::PutBytes(&out, std::span<const uint8_t>(*signature));
-  for (const RuleBundleFile& f : bundle.files) internal::PutBytes(&out, f.content);
+  std::string out(kRuleBundleMagic);
+  AppendU32(&out, static_cast<uint32_t>(manifest.size()));
+  out.append(manifest);
+  out.push_back(static_cast<char>(signature->size() >> 8));
+  out.push_back(static_cast<char>(signature->size() & 0xff));
+  out.append(reinterpret_cast<const char*>(signature->data()), signature->size());
+  for (const RuleBundleFile& f : bundle.files) out.append(f.content);
   if (out.size() > kRuleBundleMaxBytes) {
     return rules::Fail(ErrorCode::kInvalidArgument, "rule bundle: larger than 256 MiB");
   }
-  return out;
+  return ToBytes(out);
 }
 
 Result<RuleBundle> OpenRuleBundle(std::span<const uint8_t> bytes, const VerifyKey& key,
