@@ -833,7 +833,11 @@ void ExtractorSet::Impl::Dns(const FlowRecord& flow, const DecodedPacket& packet
     t.z = m.z;
     for (const auto& a : m.answers) {
       if (a.additional) continue;
-      t.answers.push_back(a.type == 1 || a.type == 28 ? a.address.ToString() : a.target);
+      if (a.type == 1 || a.type == 28) {
+        a.address.AppendTo(&t.answers.emplace_back());  // no inet_ntop
+      } else {
+        t.answers.push_back(a.target);
+      }
       t.ttls_us.push_back(int64_t{a.ttl} * 1'000'000);
     }
     protocol_logs_->OnDns(t);

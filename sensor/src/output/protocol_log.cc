@@ -128,10 +128,10 @@ ProtocolLogs::ProtocolLogs(std::string directory, ZeekLogFormat format)
 ProtocolLogs::~ProtocolLogs() = default;
 
 ZeekLog* ProtocolLogs::Log(std::unique_ptr<ZeekLog>* log, const char* name,
-                           std::vector<ZeekField> fields, int64_t ts_us) {
+                           std::vector<ZeekField> (*fields)(), int64_t ts_us) {
   if (*log) return log->get();
   if (failed_) return nullptr;
-  auto opened = ZeekLog::Open(directory_, name, std::move(fields), format_, ts_us);
+  auto opened = ZeekLog::Open(directory_, name, fields(), format_, ts_us);
   if (!opened) {
     ++stats_.write_errors;
     if (error_.empty()) error_ = opened.error().message;
@@ -155,9 +155,9 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
   const int64_t ts = flow.start_us;
   if (a->ssh_version != 0 || !a->ssh_client.empty() || !a->ssh_server.empty()) {
     if (ZeekLog* log = Log(&ssh_, "ssh",
-                           WithId({{"version", T::kCount},
+                           [] { return WithId({{"version", T::kCount},
                                    {"client", T::kString},
-                                   {"server", T::kString}}),
+                                   {"server", T::kString}}); },
                            ts)) {
       log->Begin();
       log->Time(ts);
@@ -175,7 +175,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
   }
   if (!a->http_method.empty() || a->http_status != 0) {
     if (ZeekLog* log = Log(&http_, "http",
-                           WithId({{"trans_depth", T::kCount},
+                           [] { return WithId({{"trans_depth", T::kCount},
                                    {"method", T::kString},
                                    {"host", T::kString},
                                    {"uri", T::kString},
@@ -183,7 +183,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
                                    {"user_agent", T::kString},
                                    {"status_code", T::kCount},
                                    {"status_msg", T::kString},
-                                   {"server", T::kString}}),
+                                   {"server", T::kString}}); },
                            ts)) {
       log->Begin();
       log->Time(ts);
@@ -207,7 +207,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
   }
   if (a->tls.value_or(false)) {
     if (ZeekLog* log = Log(&ssl_, "ssl",
-                           WithId({{"version", T::kString},
+                           [] { return WithId({{"version", T::kString},
                                    {"cipher", T::kString},
                                    {"server_name", T::kString},
                                    {"established", T::kBool},
@@ -215,7 +215,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
                                    {"issuer", T::kString},
                                    {"cert_chain_fps", T::kStringVector},
                                    {"ja3", T::kString},
-                                   {"ja4", T::kString}}),
+                                   {"ja4", T::kString}}); },
                            ts)) {
       log->Begin();
       log->Time(ts);
@@ -247,7 +247,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
 void ProtocolLogs::OnDns(const DnsTransaction& d) {
   if (d.flow == nullptr) return;
   ZeekLog* log = Log(&dns_, "dns",
-                     WithId({{"proto", T::kEnum},
+                     [] { return WithId({{"proto", T::kEnum},
                              {"trans_id", T::kCount},
                              {"query", T::kString},
                              {"qclass", T::kCount},
@@ -263,7 +263,7 @@ void ProtocolLogs::OnDns(const DnsTransaction& d) {
                              {"Z", T::kCount},
                              {"answers", T::kStringVector},
                              {"TTLs", T::kIntervalVector},
-                             {"rejected", T::kBool}}),
+                             {"rejected", T::kBool}}); },
                      d.ts_us);
   if (log == nullptr) return;
   log->Begin();
@@ -304,7 +304,7 @@ void ProtocolLogs::OnDns(const DnsTransaction& d) {
 
 void ProtocolLogs::OnDhcp(const DhcpTransaction& d) {
   ZeekLog* log = Log(&dhcp_, "dhcp",
-                     {{"ts", T::kTime},
+                     [] { return std::vector<ZeekField>{{"ts", T::kTime},
                       {"uids", T::kStringSet},
                       {"client_addr", T::kAddr},
                       {"server_addr", T::kAddr},
@@ -316,7 +316,7 @@ void ProtocolLogs::OnDhcp(const DhcpTransaction& d) {
                       {"assigned_addr", T::kAddr},
                       {"lease_time", T::kInterval},
                       {"msg_types", T::kStringVector},
-                      {"vendor_class", T::kString}},
+                      {"vendor_class", T::kString}}; },
                      d.ts_us);
   if (log == nullptr) return;
   log->Begin();

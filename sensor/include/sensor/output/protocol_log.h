@@ -78,8 +78,9 @@ class ProtocolLogs {
   static std::string TlsVersionName(uint16_t version);
 
  private:
-  ZeekLog* Log(std::unique_ptr<ZeekLog>* log, const char* name, std::vector<ZeekField> fields,
-               int64_t ts_us);
+  // The field list is made only when the file is opened (once per run).
+  ZeekLog* Log(std::unique_ptr<ZeekLog>* log, const char* name,
+               std::vector<ZeekField> (*fields)(), int64_t ts_us);
   void End(ZeekLog* log);
 
   std::string directory_;
