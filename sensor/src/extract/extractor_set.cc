@@ -21,6 +21,7 @@ namespace sensor {
 enum class Proto : uint8_t {
   kNone, kSsh, kHttp, kTls, kFtp, kSmtp, kPop3, kImap, kMysql, kDhcp, kDns, kNbns,
   kSmb, kDceRpc, kKerberos, kRdp, kPostgres, kSnmp, kNtp,  // win_parsers.cc, net_parsers.cc
+  kSmtpClient,  // the client side of SMTP (its mail user agent)
   kUnknown, kCount
 };
 
@@ -28,7 +29,7 @@ namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Proto::kCount)> kProtoNames = {
     "", "ssh", "http", "ssl", "ftp", "smtp", "pop3", "imap", "mysql", "dhcp", "dns", "netbios-ns",
-    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", ""};
+    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", "smtp", ""};
 
 const char* ProtoName(Proto p) { return kProtoNames[static_cast<size_t>(p)]; }
 
@@ -352,6 +353,7 @@ Proto ExtractorSet::Impl::Recognise(const FlowRecord& flow, Direction& d, bool f
   if (from_orig ? extract::LooksLikeHttpRequest(text) : extract::LooksLikeHttpResponse(text)) {
     return Proto::kHttp;
   }
+  if (from_orig && extract::LooksLikeSmtpClient(text)) return Proto::kSmtpClient;
   if (!from_orig) {
     if (extract::MySqlServerVersion(d.buf)) return Proto::kMysql;
     if (auto line = std::optional(extract::FirstLine(text).value_or(text))) {
@@ -491,6 +493,17 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
         d.stage = 1;
       }
       return StartTls(flow, d, from_orig, ts);  // the certificate after STARTTLS / AUTH TLS
+    }
+    case Proto::kSmtpClient: {
+      std::string agent;
+      switch (extract::MailUserAgent(text, &agent)) {
+        case extract::MailScan::kNeedMore: return false;
+        case extract::MailScan::kNone: return true;
+        case extract::MailScan::kFound:
+          Software(flow, false, "smtp_mail_clients", agent, agent, "smtp", ts, 30);
+          return true;
+      }
+      return true;
     }
     case Proto::kMysql: {
       auto version = extract::MySqlServerVersion(d.buf);

@@ -58,6 +58,15 @@ GreetingKind ClassifyGreeting(std::string_view first_line);
 // The greeting text without the status ("220 ", "220-", "+OK ", "* OK "), cleaned.
 std::string GreetingText(std::string_view first_line, GreetingKind kind);
 
+// ---- SMTP client: the mail user agent from the X-Mailer or User-Agent header of the first message
+// (RFC 5321 DATA, RFC 5322 header fields). Only that header value is read: no addresses, no body.
+enum class MailScan { kNeedMore, kFound, kNone };
+// `client_stream`: what the client sent, from its first byte. kNone: the message's header has no
+// such field, or the session turned to TLS (STARTTLS) before any DATA.
+MailScan MailUserAgent(std::string_view client_stream, std::string* user_agent);
+// "EHLO" / "HELO" (any case) at the start of a client stream.
+bool LooksLikeSmtpClient(std::string_view client_stream);
+
 // ---- MySQL protocol 10 initial handshake: the server version string; nullopt otherwise.
 std::optional<std::string> MySqlServerVersion(Bytes data);
 

@@ -176,6 +176,48 @@ std::optional<HttpHead> ParseHttpHead(std::string_view text) {
   return head;
 }
 
+bool LooksLikeSmtpClient(std::string_view s) {
+  return s.size() >= 5 && (IEquals(s.substr(0, 5), "EHLO ") || IEquals(s.substr(0, 5), "HELO "));
+}
+
+MailScan MailUserAgent(std::string_view s, std::string* user_agent) {
+  // Commands are lines; DATA alone on its line starts the message (after the server's 354, which
+  // the client does not wait for when pipelining — either way the header follows DATA).
+  size_t pos = 0;
+  size_t header = std::string_view::npos;
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    if (nl == std::string_view::npos) return MailScan::kNeedMore;
+    std::string_view line = s.substr(pos, nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = nl + 1;
+    if (IEquals(line, "STARTTLS")) return MailScan::kNone;  // the rest is encrypted
+    if (IEquals(line, "DATA")) {
+      header = pos;
+      break;
+    }
+  }
+  if (header == std::string_view::npos) return MailScan::kNeedMore;
+  std::string_view rest = s.substr(header);
+  size_t end = rest.find("\r\n\r\n");
+  if (end == std::string_view::npos) end = rest.find("\n\n");
+  if (end == std::string_view::npos) return MailScan::kNeedMore;
+  rest = rest.substr(0, end + 1);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = Trim(line.substr(0, colon));
+    if (IEquals(name, "X-Mailer") || IEquals(name, "User-Agent")) {
+      *user_agent = CleanText(Trim(line.substr(colon + 1)), 255);
+      return user_agent->empty() ? MailScan::kNone : MailScan::kFound;
+    }
+  }
+  return MailScan::kNone;
+}
+
 GreetingKind ClassifyGreeting(std::string_view line) {
   if (line.size() >= 4 && StartsWith(line, "220") && (line[3] == ' ' || line[3] == '-')) {
     return GreetingKind::kFtpOrSmtp;

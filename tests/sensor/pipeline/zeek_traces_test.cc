@@ -189,6 +189,22 @@ TEST(ZeekTracesTest, Z18SmtpServerBanners) {
   EXPECT_TRUE(Has(inv.Software(), "74.53.140.153|25|server|exim|exim|4.69"));
 }
 
+// Z18 smtp: the mail user agents of smtp.log (X-Mailer / User-Agent of the message header), as
+// client software of the sending hosts — and no mail address anywhere in the inventory.
+TEST(ZeekTracesTest, Z18MailUserAgents) {
+  TraceInventory inv("smtp.pcap");
+  auto raw = inv.Rows("SELECT h.ip, s.role, s.raw FROM software s JOIN "
+                      "host_addresses h ON h.host_id = s.host_id WHERE s.kind = "
+                      "'smtp_mail_clients'");
+  EXPECT_TRUE(raw.count("10.10.1.4|client|Microsoft Office Outlook 12.0")) << ::testing::PrintToString(raw);
+  EXPECT_TRUE(raw.count("192.168.133.100|client|Apple Mail (2.2102)")) << ::testing::PrintToString(raw);
+  auto outlook = inv.Rows("SELECT product, version FROM software WHERE kind = 'smtp_mail_clients' "
+                          "AND raw LIKE '%Outlook%'");
+  EXPECT_TRUE(outlook.count("Microsoft Office Outlook|12.0")) << ::testing::PrintToString(outlook);
+  EXPECT_TRUE(inv.Rows("SELECT raw FROM software WHERE raw LIKE '%@%'").empty());
+  EXPECT_TRUE(inv.Rows("SELECT name FROM host_names WHERE name LIKE '%@%'").empty());
+}
+
 // Z19 mysql: the server greeting's version 5.0.54 on 192.168.0.254:3306.
 TEST(ZeekTracesTest, Z19MysqlServerVersion) {
   TraceInventory inv("mysql/mysql.pcap");
