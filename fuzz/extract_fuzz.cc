@@ -9,6 +9,7 @@
 
 #include "extract/parsers.h"
 #include "sensor/extract/extractor_set.h"
+#include "sensor/output/protocol_log.h"
 
 namespace {
 
@@ -28,6 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> bytes(data, size);
   static NullSink sink;
   static ExtractorSet extract(ExtractConfig{}, nullptr, sink, {});
+  // The protocol logs' records are built (attributes, DNS/DHCP transactions); their directory
+  // does not exist, so nothing is written.
+  static ProtocolLogs protocol_logs("/nonexistent/utkikk-fuzz", ZeekLogFormat::kJson);
+  static bool wired = (extract.SetProtocolLogs(&protocol_logs), true);
+  (void)wired;
   const auto client = rules::IpAddress::FromV4(0xc0000201);
   const auto server = rules::IpAddress::FromV4(0x0a000001);
   // Every TCP recogniser: the payload from either side, in two segments (second first).
@@ -68,6 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Stateless parsers directly, also the DER decoder and the TLS message bodies.
   (void)extract::ParseClientHello(bytes);
+  (void)extract::ParseServerHello(bytes);
+  std::string agent;
+  (void)extract::MailUserAgent(extract::AsText(bytes), &agent);
   (void)extract::ParseCertificate(bytes);
   for (auto der : extract::CertificateList(bytes)) (void)extract::ParseCertificate(der);
   (void)extract::PtrNameToAddress(extract::AsText(bytes));
