@@ -18,6 +18,12 @@
 //   type 0x0000 of 8 bytes, authentication indication type 0x0001). GTP-U: 3GPP TS 29.281
 //   (UDP 2152, version 1, PT 1, G-PDU message type 0xff, E/S/PN optional fields, extension
 //   headers in 4-octet units).
+//   CAPWAP data channel: RFC 5415 section 4.3 (UDP 5247; preamble version 0 type 0; HLEN in
+//   4-octet units; T = 1 with WBID 1 carries an IEEE 802.11 frame, RFC 5416 section 3, else an
+//   IEEE 802.3 frame; fragments (F) are not reassembled; Cisco's swapped frame control is
+//   accepted). 802.11 data frames: IEEE 802.11-2020
+//   9.2.4 (frame control, 24-byte header, +6 for four addresses, +2 for QoS) and an LLC/SNAP
+//   header (AA AA 03 00 00 00 + EtherType, RFC 1042).
 //   Link types: https://www.tcpdump.org/linktypes.html (NULL, LOOP, SLL, SLL2 layouts).
 #include "sensor/decode/decoder.h"
 
@@ -27,6 +33,7 @@
 #include <cstring>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 namespace sensor {
 namespace {
@@ -78,6 +85,7 @@ constexpr uint8_t kProtoHip = 139;
 constexpr uint8_t kProtoShim6 = 140;
 
 constexpr uint16_t kTeredoPort = 3544;
+constexpr uint16_t kCapwapDataPort = 5247;
 constexpr uint16_t kGtpUPort = 2152;
 
 // Bounds on stacked headers; real traffic stays far below them.
@@ -167,6 +175,7 @@ class FrameWalker {
   [[gnu::noinline]] bool Vxlan(Window w);
   [[gnu::noinline]] bool Teredo(Window w, bool on_teredo_port);
   [[gnu::noinline]] bool GtpU(Window w);
+  [[gnu::noinline]] bool Capwap(Window w);
   // Called when a tunnel layer is about to be removed: false (with a weird) when the tunnel is
   // too deep, else counts the layer and clears the outer packet's network and transport fields.
   bool EnterTunnel();
@@ -682,6 +691,9 @@ inline bool FrameWalker::Udp(Window w) {
   if (pk.src_port == kGtpUPort || pk.dst_port == kGtpUPort) {
     return GtpU(w);
   }
+  if (pk.src_port == kCapwapDataPort || pk.dst_port == kCapwapDataPort) {
+    return Capwap(w);
+  }
   if (pk.src_port == kTeredoPort || pk.dst_port == kTeredoPort) {
     return Teredo(w, /*on_teredo_port=*/true);
   }
@@ -844,6 +856,54 @@ bool FrameWalker::Vxlan(Window w) {
     return true;
   }
   return Defer(Layer::kEthernet, w.Skip(8));
+}
+
+bool FrameWalker::Capwap(Window w) {
+  if (!w.Has(8) || w.p[0] != 0) {
+    return true;  // not the plain CAPWAP header (DTLS-protected data is type 1): ordinary UDP
+  }
+  const uint32_t word = (uint32_t{w.p[0]} << 24) | (uint32_t{w.p[1]} << 16) |
+                        (uint32_t{w.p[2]} << 8) | w.p[3];
+  const size_t hlen = ((word >> 19) & 0x1f) * 4;
+  const uint32_t wbid = (word >> 9) & 0x1f;
+  const bool native = (word >> 8) & 1;
+  const bool fragment = (word >> 7) & 1;
+  if (hlen < 8 || !w.Has(hlen) || fragment) {
+    return true;
+  }
+  Window inner = w.Skip(hlen);
+  if (!native) {
+    if (!EnterTunnel()) return true;
+    return Defer(Layer::kEthernet, inner);  // IEEE 802.3
+  }
+  if (wbid != 1 || !inner.Has(24)) {
+    return true;
+  }
+  // IEEE 802.11 data frame: type 2 in bits 2-3 of the first frame-control octet. Cisco's
+  // controllers send the two frame-control octets swapped (Wireshark's CAPWAP dissector has a
+  // "swap frame control" preference for them, on by default): accept either order.
+  uint8_t fc0 = inner.p[0];
+  uint8_t fc1 = inner.p[1];
+  if (((fc0 >> 2) & 0x3) != 2 && ((fc1 >> 2) & 0x3) == 2 && (fc1 & 0x3) == 0) std::swap(fc0, fc1);
+  if (((fc0 >> 2) & 0x3) != 2 || (fc1 & 0x40) != 0) {
+    return true;  // management/control frames, or protected (encrypted) data
+  }
+  const uint8_t subtype = fc0 >> 4;
+  if (subtype & 0x4) {
+    return true;  // null-data subtypes carry no payload
+  }
+  size_t header = 24;
+  if ((fc1 & 0x3) == 0x3) header += 6;  // ToDS and FromDS: a fourth address
+  if (subtype & 0x8) header += 2;       // QoS control
+  if (!inner.Has(header + 8)) {
+    return true;
+  }
+  const uint8_t* llc = inner.p + header;
+  if (llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 || llc[3] || llc[4] || llc[5]) {
+    return true;
+  }
+  if (!EnterTunnel()) return true;
+  return Defer(Layer::kEtherType, inner.Skip(header + 8), Be16(llc + 6));
 }
 
 bool FrameWalker::Teredo(Window w, bool on_teredo_port) {

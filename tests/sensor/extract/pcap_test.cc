@@ -167,12 +167,9 @@ TEST(ExtractPcapTest, NdpiInventoryFactsAgreement) {
   int checked = 0, agreed = 0;
   std::map<std::string, std::pair<int, int>> by_kind;
   // What is known not to be found (kind + capture), and why:
-  //  - capwap.pcap: the DHCP request is inside CAPWAP data (UDP 5247, RFC 5415) carrying an 802.11
-  //    frame; the decoder does not open CAPWAP.
   //  - os_detected.pcapng: the User-Agent is in a QUIC Initial (Google's transport parameter),
   //    which needs QUIC Initial decryption; not ours.
-  const std::set<std::string> known_misses = {"DHCP host name capwap.pcap",
-                                              "User-Agent os_detected.pcapng"};
+  const std::set<std::string> known_misses = {"User-Agent os_detected.pcapng"};
   std::vector<std::string> unexpected_misses;
   while (std::getline(in, line)) {
     auto f = Split(line, '\t');
