@@ -22,6 +22,7 @@ enum class Proto : uint8_t {
   kNone, kSsh, kHttp, kTls, kFtp, kSmtp, kPop3, kImap, kMysql, kDhcp, kDns, kNbns,
   kSmb, kDceRpc, kKerberos, kRdp, kPostgres, kSnmp, kNtp,  // win_parsers.cc, net_parsers.cc
   kSmtpClient,  // the client side of SMTP (its mail user agent)
+  kQuic,        // a client's QUIC Initial (quic_initial.cc)
   kUnknown, kCount
 };
 
@@ -29,7 +30,7 @@ namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Proto::kCount)> kProtoNames = {
     "", "ssh", "http", "ssl", "ftp", "smtp", "pop3", "imap", "mysql", "dhcp", "dns", "netbios-ns",
-    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", "smtp", ""};
+    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", "smtp", "quic", ""};
 
 const char* ProtoName(Proto p) { return kProtoNames[static_cast<size_t>(p)]; }
 
@@ -211,6 +212,10 @@ class ExtractorSet::Impl {
   bool ProcessSmb(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig, int64_t ts);
   bool FeedTlsAt(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
   bool StartTls(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
+  // A decrypted QUIC Initial's CRYPTO data: SNI, JA4 ('q'), the user agent transport parameter.
+  // false: the ClientHello continues in a later Initial (not read).
+  bool QuicClientHello(FlowRecord& flow, const DecodedPacket& packet,
+                       const std::vector<uint8_t>& crypto);
   bool HttpNtlm(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
   Proto OnUdpMore(FlowRecord& flow, const DecodedPacket& packet, bool from_orig, Proto known);
   void OnNtlm(const FlowRecord& flow, const extract::NtlmMessage& m, bool from_orig, int64_t ts,
@@ -698,6 +703,15 @@ void ExtractorSet::Impl::OnUdp(FlowRecord& flow, const DecodedPacket& packet, bo
     }
   }
   if (found == Proto::kNone) found = OnUdpMore(flow, packet, from_orig, known);
+  if (found == Proto::kNone && from_orig && (known == Proto::kNone || known == Proto::kQuic) &&
+      payload.size() >= 1200 && (payload[0] & 0xf0) == 0xc0) {
+    // A client's Initial is padded to 1,200 bytes (RFC 9000 14.1); its ClientHello is readable.
+    if (auto crypto = extract::QuicInitialCrypto(payload)) {
+      bool complete = QuicClientHello(flow, packet, *crypto);
+      flow.extract = Sentinel(complete, Proto::kQuic);
+      return;
+    }
+  }
   if (found == Proto::kNone && (known == Proto::kNone || known == Proto::kHttp)) {
     // SSDP (1900) and SIP (5060) over UDP: one head per datagram.
     auto head = extract::ParseHttpHead(extract::AsText(payload));
@@ -723,6 +737,42 @@ void ExtractorSet::Impl::OnUdp(FlowRecord& flow, const DecodedPacket& packet, bo
     return;
   }
   if (known != found) flow.extract = Sentinel(false, found);
+}
+
+bool ExtractorSet::Impl::QuicClientHello(FlowRecord& flow, const DecodedPacket& packet,
+                                         const std::vector<uint8_t>& crypto) {
+  // One TLS handshake message: type 1 (ClientHello), 3-byte length (RFC 8446 4).
+  if (crypto.size() < 4 || crypto[0] != 1) return true;
+  size_t length = (size_t{crypto[1]} << 16) | (size_t{crypto[2]} << 8) | crypto[3];
+  if (crypto.size() - 4 < length) return false;  // split over several Initials: not read
+  auto hello = extract::ParseClientHello(Bytes(crypto).subspan(4, length));
+  if (!hello) {
+    ++stats_.malformed;
+    return true;
+  }
+  ++stats_.tls;
+  int64_t ts = packet.timestamp_us;
+  if (!hello->sni.empty() && !IsIpLiteral(hello->sni)) {
+    Name(flow.id.resp_h, std::nullopt, hello->sni, "sni", Origin(flow, ts, "quic", hello->sni));
+  }
+  FlowAttributes& a = Attributes(flow);
+  a.sni = hello->sni.substr(0, 255);
+  a.ja4 = extract::Ja4(*hello, 'q');
+  rules::SoftwareFact f;
+  f.host.ip = flow.id.orig_h;
+  f.transport = flow.key.proto;
+  f.role = "client";
+  f.kind = "tls_client";
+  f.product = "JA4";
+  f.origin = Origin(flow, ts, "quic", a.ja4);
+  ++stats_.facts;
+  sink_.OnSoftware(f);
+  if (!hello->quic_user_agent.empty()) {
+    if (a.user_agent.empty()) a.user_agent = hello->quic_user_agent;
+    Software(flow, false, "http_user_agents", hello->quic_user_agent, hello->quic_user_agent,
+             "quic", ts, 40);
+  }
+  return true;
 }
 
 void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packet,

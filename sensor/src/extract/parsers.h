@@ -4,6 +4,7 @@
 // thread-safe. Tested one by one in tests/sensor/extract/parsers_test.cc.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -81,9 +82,20 @@ struct ClientHello {
   std::vector<uint16_t> versions;       // supported_versions (43)
   std::string sni;                      // server_name host_name (0), cleaned
   std::string alpn;                     // the first ALPN protocol (16), raw bytes
+  std::string quic_user_agent;          // QUIC transport parameter 0x3129 (Google), cleaned
 };
 // `body` is the ClientHello handshake body (after the 4-byte handshake header).
 std::optional<ClientHello> ParseClientHello(Bytes body);
+// The client's Initial keys for a QUIC version (1 or drafts 29-32) and Destination Connection ID.
+struct QuicKeys {
+  std::array<uint8_t, 16> key{};
+  std::array<uint8_t, 12> iv{};
+  std::array<uint8_t, 16> hp{};
+};
+std::optional<QuicKeys> QuicClientInitialKeys(uint32_t version, Bytes dcid);
+// The CRYPTO stream (from offset 0, contiguous) of a client's QUIC Initial packet at the start of
+// `datagram`, decrypted with the Initial keys (RFC 9001 5); nullopt for anything else.
+std::optional<std::vector<uint8_t>> QuicInitialCrypto(Bytes datagram);
 // The ServerHello's chosen version (supported_versions for TLS 1.3, RFC 8446 4.2.1) and cipher.
 struct ServerHello {
   uint16_t version = 0;

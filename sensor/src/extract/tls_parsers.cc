@@ -626,6 +626,29 @@ std::optional<ClientHello> ParseClientHello(Bytes body) {
       case 43:
         h.versions = U16List(d.Take(d.U8()));
         break;
+      case 0x39:     // quic_transport_parameters (RFC 9001 8.2)
+      case 0xffa5: {  // ... the drafts' code point
+        // (id varint, length varint, value)*; Google's user agent is id 0x3129.
+        size_t pos = 0;
+        auto varint = [&](uint64_t* out) {
+          if (pos >= data.size()) return false;
+          size_t len = size_t{1} << (data[pos] >> 6);
+          if (data.size() - pos < len) return false;
+          uint64_t v = data[pos] & 0x3f;
+          for (size_t i = 1; i < len; ++i) v = (v << 8) | data[pos + i];
+          pos += len;
+          *out = v;
+          return true;
+        };
+        uint64_t id = 0, len = 0;
+        while (varint(&id) && varint(&len) && data.size() - pos >= len) {
+          if (id == 0x3129) {
+            h.quic_user_agent = CleanText(AsText(data.subspan(pos, len)), 255);
+          }
+          pos += len;
+        }
+        break;
+      }
       default:
         break;
     }

@@ -394,3 +394,45 @@ TEST(CertificateTest, DamagedCertificatesMatchOpenSsl) {
 
 }  // namespace
 }  // namespace sensor::extract
+
+namespace sensor::extract {
+namespace {
+
+std::string HexOf(std::span<const uint8_t> b) {
+  std::string out;
+  for (uint8_t c : b) {
+    out.push_back("0123456789abcdef"[c >> 4]);
+    out.push_back("0123456789abcdef"[c & 15]);
+  }
+  return out;
+}
+
+// RFC 9001 Appendix A.1: the client Initial keys for Destination Connection ID 8394c8f03e515708.
+TEST(QuicInitialTest, ClientKeysMatchRfc9001AppendixA) {
+  const std::array<uint8_t, 8> dcid = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
+  auto keys = QuicClientInitialKeys(1, dcid);
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(HexOf(keys->key), "1f369613dd76d5467730efcbe3b1a22d");
+  EXPECT_EQ(HexOf(keys->iv), "fa044b2f42a3fd3b46fb255c");
+  EXPECT_EQ(HexOf(keys->hp), "9f50449e04a0e810283a1e9933adedd2");
+  EXPECT_FALSE(QuicClientInitialKeys(0x6b3343cf, dcid).has_value());  // v2: other labels
+}
+
+TEST(QuicInitialTest, HostileDatagramsAreRefused) {
+  std::vector<uint8_t> d(1200, 0);
+  d[0] = 0xc3;
+  d[4] = 1;      // version 1
+  d[5] = 200;    // DCID longer than 20
+  EXPECT_FALSE(QuicInitialCrypto(d).has_value());
+  d[5] = 8;      // a plausible header whose AEAD tag cannot verify
+  d[15] = 0;     // SCID length
+  d[16] = 0;     // token length
+  d[17] = 0x44;  // length 0x400 (two-byte varint)
+  d[18] = 0x00;
+  EXPECT_FALSE(QuicInitialCrypto(d).has_value());
+  d.resize(30);  // length beyond the datagram
+  EXPECT_FALSE(QuicInitialCrypto(d).has_value());
+}
+
+}  // namespace
+}  // namespace sensor::extract
