@@ -110,7 +110,9 @@ class AlertStore final : public AlertSink {
     log_dir_ = log_dir;
     format_ = format;
     if (db_path_.empty()) return {};
-    auto db = inventory_internal::OpenDb(db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    // One thread (the packet thread) uses the connection: no per-call mutex.
+    auto db = inventory_internal::OpenDb(
+        db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
     if (!db) return tl::make_unexpected(db.error());
     db_ = std::move(*db);
     sqlite3_busy_timeout(db_.get(), 2000);  // only while opening; writes never wait

@@ -270,7 +270,11 @@ void AppendInt(std::string* key, int64_t v) {
 }  // namespace
 
 Result<> Inventory::Impl::Init() {
-  auto db = inventory_internal::OpenDb(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // NOMUTEX: the connection is used by the packet thread alone (see the class comment), so
+  // SQLite's per-call mutex is pure cost (~30 % of the instructions of Preload on a large
+  // database: every column read takes and drops it).
+  auto db = inventory_internal::OpenDb(
+      path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!db) return tl::make_unexpected(db.error());
   db_ = std::move(*db);
   if (auto ok = inventory_internal::EnsureSchema(db_.get(), path_, true); !ok) return ok;
