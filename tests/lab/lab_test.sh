@@ -5,10 +5,11 @@
 # server's OS, and the DHCP client's name, MAC and lease.
 #
 # usage: lab_test.sh PATH/TO/utkikk-sensor PATH/TO/utkikk
-# Needs root, iproute2 and the packages tools/setup installs for the tests (openssh-server, nginx,
-# vsftpd, exim4-daemon-light, snmpd + snmp, mariadb-server, isc-dhcp-server + isc-dhcp-client);
-# exits 77 (skip) without them. Addresses: 10.99.0.0/24 inside the two namespaces only; both
-# namespaces, every daemon and every temporary file go away on any exit.
+# Needs root, iproute2 and the packages `tools/setup --test` installs for the tests (openssh-server,
+# nginx, vsftpd, exim4-daemon-light, snmpd + snmp, mariadb-server, isc-dhcp-server +
+# isc-dhcp-client, curl, python3); exits 77 (skip) without them. Addresses: 10.99.0.0/24 inside
+# the two namespaces only; both namespaces, every daemon and every temporary file go away on any
+# exit (after a SIGKILL, at the start of the next run).
 set -uo pipefail
 sensor=${1:?usage: lab_test.sh utkikk-sensor utkikk}
 cli=${2:?usage: lab_test.sh utkikk-sensor utkikk}
@@ -20,11 +21,21 @@ fail() { echo "FAIL: $*"; exit 1; }
 command -v ip >/dev/null || skip "ip (iproute2) not installed"
 for p in sshd:openssh-server nginx:nginx vsftpd:vsftpd exim4:exim4-daemon-light \
          snmpd:snmpd snmpget:snmp mariadbd:mariadb-server dhcpd:isc-dhcp-server \
-         dhclient:isc-dhcp-client; do
+         dhclient:isc-dhcp-client curl:curl ssh-keyscan:openssh-client python3:python3; do
   [ -x "/usr/sbin/${p%%:*}" ] || command -v "${p%%:*}" >/dev/null ||
-    skip "${p#*:} not installed (tools/setup installs the lab's packages)"
+    skip "${p#*:} not installed (tools/setup --test installs the lab's packages)"
 done
 [ -x "$sensor" ] || fail "no sensor binary at $sensor"
+
+# Namespaces left by a run that was killed (SIGKILL from a CTest timeout leaves no trap): the pid
+# in their name no longer runs lab_test.sh. Their daemons go with them.
+for ns in $(ip netns list 2>/dev/null | grep -o '^utk-lab-[sc]-[0-9]*'); do
+  owner=${ns##*-}
+  grep -qs lab_test.sh "/proc/$owner/cmdline" && continue
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null && echo "removed $ns, left by an earlier run"
+  rm -rf "/tmp/utkikk-lab-$owner".*
+done
 
 ns_s="utk-lab-s-$$"
 ns_c="utk-lab-c-$$"
@@ -32,7 +43,7 @@ veth_s="utklabs$$"; veth_s=${veth_s:0:15}
 veth_c="utklabc$$"; veth_c=${veth_c:0:15}
 srv=10.99.0.1
 cl=10.99.0.2
-tmp=$(mktemp -d /tmp/utkikk-lab.XXXXXX)
+tmp=$(mktemp -d "/tmp/utkikk-lab-$$.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 
@@ -75,7 +86,8 @@ user: root
 inventory: {database: $tmp/inventory.db}
 logs: {format: json}
 YAML
-ip netns exec "$ns_s" "$sensor" --config "$tmp/sensor.yaml" --interface "$veth_s" --log-dir "$tmp/logs" \
+ip netns exec "$ns_s" "$sensor" --config "$tmp/sensor.yaml" --interface "$veth_s" \
+  --log-dir "$tmp/logs" \
   >"$tmp/sensor.out" 2>"$tmp/sensor.err" &
 sensor_pid=$!
 pids+=("$sensor_pid")
@@ -135,16 +147,37 @@ EOF
 ip netns exec "$ns_s" /usr/sbin/vsftpd "$tmp/vsftpd.conf" 2>"$tmp/vsftpd.err" &
 pids+=($!)
 
-# exim4 (Debian's configuration, listening on the lab address only)
-ip netns exec "$ns_s" /usr/sbin/exim4 -bdf -oX "$srv.25" -oP "$tmp/exim.pid" 2>"$tmp/exim.err" &
+# exim4 with a throwaway configuration (-C): its own spool and log under $tmp, nothing written to
+# /var/spool/exim4 or /var/log/exim4 of the host. Run by root, exim keeps root with -C (it drops
+# to the caller's uid). The default smtp_banner carries the version:
+# "220 <host> ESMTP Exim 4.96 <date>".
+mkdir -p "$tmp/exim/spool" "$tmp/exim/log"
+cat >"$tmp/exim.conf" <<EOF
+primary_hostname = lab-server.test
+spool_directory = $tmp/exim/spool
+log_file_path = $tmp/exim/log/%slog
+exim_user = root
+exim_group = root
+never_users =
+keep_environment =
+tls_advertise_hosts =
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  deny
+EOF
+ip netns exec "$ns_s" /usr/sbin/exim4 -C "$tmp/exim.conf" -bdf -oX "$srv.25" -oP "$tmp/exim.pid" \
+  2>"$tmp/exim.err" &
 pids+=($!)
 
 # snmpd (its own configuration only: -C)
 cat >"$tmp/snmpd.conf" <<EOF
 rocommunity public 10.99.0.0/24
 EOF
-ip netns exec "$ns_s" /usr/sbin/snmpd -f -Lf "$tmp/snmpd.log" -C -c "$tmp/snmpd.conf" -p "$tmp/snmpd.pid" \
-  "udp:$srv:161" &
+# (its persistent state too: SNMP_PERSISTENT_DIR, not /var/lib/snmp)
+mkdir -p "$tmp/snmp"
+ip netns exec "$ns_s" env SNMP_PERSISTENT_DIR="$tmp/snmp" /usr/sbin/snmpd -f -Lf "$tmp/snmpd.log" \
+  -C -c "$tmp/snmpd.conf" -p "$tmp/snmpd.pid" "udp:$srv:161" &
 pids+=($!)
 
 # mariadb: a fresh data directory, TCP on the lab address
@@ -181,13 +214,14 @@ wait_port() {
   return 1
 }
 for port in 22 80 21 25 3306; do
-  wait_port "$port" || { tail -3 "$tmp"/*.err "$tmp"/*.log 2>/dev/null; fail "nothing listens on $srv:$port"; }
+  wait_port "$port" ||
+    { tail -3 "$tmp"/*.err "$tmp"/*.log 2>/dev/null; fail "nothing listens on $srv:$port"; }
 done
 
 # ---- ordinary clients ------------------------------------------------------------------------
 in_c ssh-keyscan -T 5 "$srv" >"$tmp/keyscan.out" 2>&1 || fail "ssh-keyscan"
 in_c curl -sS -m 5 "http://$srv/" >"$tmp/curl.out" || fail "curl"
-in_c python3 - "$srv" >"$tmp/clients.out" 2>&1 <<'PY' || { cat "$tmp/clients.out"; fail "python clients"; }
+in_c python3 - "$srv" >"$tmp/clients.out" 2>&1 <<'PY' || { cat "$tmp/clients.out"; fail "clients"; }
 import ftplib, smtplib, socket, sys
 srv = sys.argv[1]
 ftp = ftplib.FTP(srv, timeout=5)
@@ -224,20 +258,32 @@ status=$?
 # ---- the check ------------------------------------------------------------------------------
 "$cli" inventory --db "$tmp/inventory.db" --format json >"$tmp/inventory.jsonl" ||
   fail "utkikk inventory"
-version() { dpkg-query -W -f '${Version}' "$1"; }
+# The version of the package that owns the binary the lab ran (mariadbd is in
+# mariadb-server-core, /usr/sbin/nginx in nginx), as dpkg-query reports it; the named package when
+# dpkg -S does not know the path.
+version() {  # version BINARY FALLBACK-PACKAGE
+  local pkg
+  pkg=$(dpkg -S "$(readlink -f "$1")" 2>/dev/null | grep -v '^diversion' | head -1 | cut -d: -f1)
+  echo "${pkg:-$2}=$(dpkg-query -W -f '${Version}' "${pkg:-$2}")"
+}
 python3 - "$tmp/inventory.jsonl" "$srv" "$client_mac" "${lease:-}" \
-  "$(version openssh-server)" "$(version nginx-light || version nginx)" "$(version vsftpd)" \
-  "$(version exim4-daemon-light)" "$(version mariadb-server)" "$(uname -r)" \
+  "$(version /usr/sbin/sshd openssh-server)" "$(version /usr/sbin/nginx nginx)" \
+  "$(version /usr/sbin/vsftpd vsftpd)" "$(version /usr/sbin/exim4 exim4-daemon-light)" \
+  "$(version /usr/sbin/mariadbd mariadb-server)" "$(uname -r)" \
   "$(cat "$tmp/snmp.out")" <<'PY'
 import json, re, sys
 (path, srv, client_mac, lease, v_ssh, v_nginx, v_vsftpd, v_exim, v_mariadb, kernel,
  snmp_out) = sys.argv[1:]
 hosts = [json.loads(l) for l in open(path) if l.strip()]
 
+def package(v):           # "openssh-server=1:9.2p1-2+deb12u10" -> "openssh-server"
+    return v.split("=", 1)[0]
 def upstream(v):          # "1:9.2p1-2+deb12u10" -> "9.2p1"
+    v = v.split("=", 1)[-1]
     v = v.split(":", 1)[-1]
     return v.rsplit("-", 1)[0] if "-" in v else v
 def revision(v):          # -> "2+deb12u10"
+    v = v.split("=", 1)[-1]
     v = v.split(":", 1)[-1]
     return v.rsplit("-", 1)[1] if "-" in v else ""
 
@@ -267,15 +313,16 @@ def software_row(what, port, product, version, banner_revision=""):
     check(what, f"{product} {version}" + (f" ({banner_revision})" if banner_revision else ""),
           found, ok)
 
-software_row("sshd (openssh-server)", 22, "OpenSSH", upstream(v_ssh), revision(v_ssh))
-software_row("nginx", 80, "nginx", upstream(v_nginx))
-software_row("vsftpd", 21, "vsftpd", upstream(v_vsftpd))
-software_row("exim4 (exim4-daemon-light)", 25, "Exim", upstream(v_exim))
-software_row("mariadbd (mariadb-server)", 3306, "MariaDB", upstream(v_mariadb),
+software_row(f"sshd ({package(v_ssh)})", 22, "OpenSSH", upstream(v_ssh), revision(v_ssh))
+software_row(f"nginx ({package(v_nginx)})", 80, "nginx", upstream(v_nginx))
+software_row(f"vsftpd ({package(v_vsftpd)})", 21, "vsftpd", upstream(v_vsftpd))
+software_row(f"exim4 ({package(v_exim)})", 25, "Exim", upstream(v_exim))
+software_row(f"mariadbd ({package(v_mariadb)})", 3306, "MariaDB", upstream(v_mariadb),
              revision(v_mariadb))
 
 # The OS: Debian from the SSH banner's distribution suffix; Linux and the kernel from sysDescr.
-debian = [o for o in os_guesses if "debian" in (o["vendor"] + o["product"] + o["family"]).lower()]
+debian = [o for o in os_guesses if o["source"] == "ssh" and
+          "debian" in (o["vendor"] + o["product"] + o["family"]).lower()]
 check("OS (SSH banner)", "Debian",
       ", ".join(sorted({f'{o["vendor"]} {o["product"] or o["family"]} [{o["source"]}]'.strip()
                         for o in os_guesses})) or "nothing",
@@ -297,10 +344,13 @@ check("DHCP lease", lease or "(dhclient said nothing)", ", ".join(sorted(addrs))
       bool(lease) and lease in addrs)
 
 width = max(len(r[0]) for r in rows)
-print(f'{"what":<{width}}  {"expected (dpkg-query / the lab)":<40}  {"found in the inventory":<60}  result')
+print(f'{"what":<{width}}  {"expected (dpkg-query / the lab)":<40}  '
+      f'{"found in the inventory":<60}  result')
 for what, expected, found, result in rows:
     print(f"{what:<{width}}  {expected:<40}  {found[:60]:<60}  {result}")
 bad = [r for r in rows if r[3] != "ok"]
+for what, expected, found, _ in bad:
+    print(f"MISMATCH {what}: expected {expected}, the inventory has {found}")
 sys.exit(1 if bad else 0)
 PY
 result=$?
