@@ -72,9 +72,8 @@ for side in "$ns_s:$veth_s" "$ns_c:$veth_c"; do
   ip -n "${side%%:*}" link set "${side#*:}" up
   ip -n "${side%%:*}" link set lo up
 done
-# Functions for foreground commands only: a function run with & is a subshell, and $! would be
+# For foreground commands only: a function run with & is a subshell, and $! would be
 # the subshell's pid, not the daemon's.
-in_s() { ip netns exec "$ns_s" "$@"; }
 in_c() { ip netns exec "$ns_c" "$@"; }
 client_mac=$(ip -n "$ns_c" link show "$veth_c" | awk '/link\/ether/ {print $2}')
 
@@ -87,8 +86,7 @@ inventory: {database: $tmp/inventory.db}
 logs: {format: json}
 YAML
 ip netns exec "$ns_s" "$sensor" --config "$tmp/sensor.yaml" --interface "$veth_s" \
-  --log-dir "$tmp/logs" \
-  >"$tmp/sensor.out" 2>"$tmp/sensor.err" &
+  --log-dir "$tmp/logs" >"$tmp/sensor.out" 2>"$tmp/sensor.err" &
 sensor_pid=$!
 pids+=("$sensor_pid")
 for _ in $(seq 100); do
@@ -96,6 +94,8 @@ for _ in $(seq 100); do
   kill -0 "$sensor_pid" 2>/dev/null || { cat "$tmp/sensor.err"; fail "sensor exited early"; }
   sleep 0.1
 done
+grep -qi capturing "$tmp/sensor.err" ||
+  { cat "$tmp/sensor.err"; fail "the sensor does not say it is capturing on $veth_s after 10 s"; }
 
 # ---- the daemons, each in the foreground with a throwaway configuration ------------------
 # sshd
