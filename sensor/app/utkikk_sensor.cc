@@ -486,11 +486,17 @@ int Run(int argc, char** argv) {
       if (alerting && wall >= next_bundle_check_us) {
         next_bundle_check_us = wall + 60'000'000;
         bool reloaded = false;
+        const bool was_expired = alerting->rules_state().bundle_expired;
         if (auto r = alerting->CheckBundle(wall, &reloaded); !r) {
           log->error("rule bundle refused, the running rules stay: {}", r.error().message);
         } else if (reloaded) {
           log->info("rule bundle version {} running: {} rules",
                     alerting->rules_state().bundle_version, alerting->rules_state().rules);
+        }
+        if (!was_expired && alerting->rules_state().bundle_expired) {
+          log->warn("rule bundle version {} expired at {}; it keeps running as the last good set "
+                    "until a newer one arrives (alert rules-expired)",
+                    alerting->rules_state().bundle_version, alerting->rules_state().bundle_expires);
         }
         if (summariser) summariser->SetHealthField("rules", alerting->rules_state().Json());
       }
@@ -515,8 +521,9 @@ int Run(int argc, char** argv) {
   if (receiver) summary_observer.logs = &log_wiring;
   if (summariser && alerting) summariser->SetHealthField("rules", alerting->rules_state().Json());
   if (alerting && alerting->rules_state().bundle_version != 0) {
-    log->info("rule bundle version {} (expires {})", alerting->rules_state().bundle_version,
-              alerting->rules_state().bundle_expires);
+    log->info("rule bundle version {} (expires {}{})", alerting->rules_state().bundle_version,
+              alerting->rules_state().bundle_expires,
+              alerting->rules_state().bundle_expired ? ": EXPIRED, kept as the last good set" : "");
   } else if (alerting && !alerting->rules_state().bundle_error.empty()) {
     log->error("rule bundle refused, running the configured rule files: {}",
                alerting->rules_state().bundle_error);

@@ -228,6 +228,12 @@ TEST(RuleBundleTest, TheReaderTrustsNothingInTheDirectory) {
   EXPECT_EQ(why, BundleRejection::kWrongKey);
   EXPECT_FALSE(LoadInstalledBundle(dir, key.verify_key(), kNow + 40 * 86400, 0, &why));
   EXPECT_EQ(why, BundleRejection::kExpired);
+  // A reader keeping its last good set may take it expired; every other check still applies.
+  auto kept = LoadInstalledBundle(dir, key.verify_key(), kNow + 40 * 86400, 5, &why, true);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_LE(kept->bundle.expires_s, kNow + 40 * 86400);
+  EXPECT_FALSE(LoadInstalledBundle(dir, other.verify_key(), kNow + 40 * 86400, 5, &why, true));
+  EXPECT_EQ(why, BundleRejection::kWrongKey);
   EXPECT_TRUE(LoadInstalledBundle(dir, key.verify_key(), kNow, 5, &why));  // a restart
   // `current` naming a version whose bundle is another version.
   fs::rename(dir + "/v5", dir + "/v9");

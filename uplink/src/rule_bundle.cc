@@ -160,7 +160,7 @@ bool ParseManifest(std::string_view text, Manifest* m, std::string* error) {
 
 // Everything but the version comparison; `why` is set on refusal.
 Result<RuleBundle> Open(std::span<const uint8_t> bytes, const VerifyKey& key, int64_t now_s,
-                        BundleRejection* why) {
+                        BundleRejection* why, bool check_expiry = true) {
   if (why != nullptr) *why = BundleRejection::kNone;
   if (bytes.size() > kRuleBundleMaxBytes) {
     return tl::make_unexpected(Refuse(BundleRejection::kMalformed, why,
@@ -244,7 +244,7 @@ Result<RuleBundle> Open(std::span<const uint8_t> bytes, const VerifyKey& key, in
                                       std::to_string(bytes.size() - pos) +
                                           " bytes after the last file"));
   }
-  if (out.expires_s <= now_s) {
+  if (check_expiry && out.expires_s <= now_s) {
     return tl::make_unexpected(
         Refuse(BundleRejection::kExpired, why,
                "version " + std::to_string(out.version) + " expired at " +
@@ -263,7 +263,9 @@ Result<RuleBundle> Open(std::span<const uint8_t> bytes, const VerifyKey& key, in
 Result<void> WriteAll(const std::string& path, std::span<const uint8_t> data) {
   internal::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                          0644));
-  if (!fd.valid()) return rules::Fail(ErrorCode::kIo, internal::ErrnoMessage("create", path, errno));
+  if (!fd.valid()) {
+    return rules::Fail(ErrorCode::kIo, internal::ErrnoMessage("create", path, errno));
+  }
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
@@ -289,7 +291,8 @@ void RemoveTree(const std::string& path) {
 }
 
 bool VersionDir(const std::string& name, uint64_t* version) {
-  return name.size() > 1 && name[0] == 'v' && ParseDecimal(std::string_view(name).substr(1), version);
+  return name.size() > 1 && name[0] == 'v' &&
+         ParseDecimal(std::string_view(name).substr(1), version);
 }
 
 }  // namespace
@@ -445,7 +448,7 @@ Result<void> InstallRuleBundle(const std::string& dir, std::span<const uint8_t> 
 
 Result<InstalledBundle> LoadInstalledBundle(const std::string& dir, const VerifyKey& key,
                                             int64_t now_s, uint64_t accepted_version,
-                                            BundleRejection* why) {
+                                            BundleRejection* why, bool allow_expired) {
   if (why != nullptr) *why = BundleRejection::kNone;
   auto version = InstalledBundleVersion(dir);
   if (!version) return tl::make_unexpected(version.error());
@@ -456,7 +459,7 @@ Result<InstalledBundle> LoadInstalledBundle(const std::string& dir, const Verify
   auto bytes = internal::ReadFileBounded(out.directory + "/bundle.utb", kRuleBundleMaxBytes,
                                          &too_large);
   if (!bytes) return tl::make_unexpected(bytes.error());
-  auto opened = Open(*bytes, key, now_s, why);
+  auto opened = Open(*bytes, key, now_s, why, !allow_expired);
   if (!opened) return rules::Fail(opened.error(), out.directory + "/bundle.utb: ");
   if (opened->version != *version) {
     return tl::make_unexpected(Refuse(BundleRejection::kTampered, why,

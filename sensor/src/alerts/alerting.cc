@@ -256,6 +256,7 @@ std::string RulesState::Json() const {
          ",\"last_error\":" + JsonString(last_error) +
          ",\"bundle_version\":" + std::to_string(bundle_version) +
          ",\"bundle_expires\":" + std::to_string(bundle_expires) +
+         ",\"bundle_expired\":" + (bundle_expired ? "true" : "false") +
          ",\"bundle_error\":" + JsonString(bundle_error) + "}";
 }
 
@@ -278,63 +279,93 @@ void Alerting::SetReloadSource(AlertsSettings settings, rules::engine::Networks 
 
 namespace {
 
-// The rule files to load: the verified bundle's, or the configured ones when no bundle is
-// installed, or — at the start, or while no bundle runs — when the installed one is refused
-// (never no rules). Records the bundle's state in *state.
-Result<std::vector<std::string>> SelectRuleFiles(const AlertsSettings& settings,
-                                                 RuleBundleSource* bundle, bool starting,
-                                                 RulesState* state) {
-  if (bundle == nullptr) return RuleFiles(settings);
-  auto files = bundle->Files(WallMicros() / 1'000'000);
-  if (files) {
-    state->bundle_version = bundle->running_version();
-    state->bundle_expires = bundle->running_expires_s();
-    state->bundle_error.clear();
-    return files;
+struct ChosenRules {
+  rules::engine::RuleSet set;
+  std::vector<std::string> files;
+};
+
+Result<ChosenRules> LoadConfiguredRules(const AlertsSettings& settings) {
+  auto files = RuleFiles(settings);
+  if (!files) return tl::make_unexpected(files.error());
+  auto set = rules::engine::LoadRuleFiles(*files);
+  if (!set) return tl::make_unexpected(set.error());
+  return ChosenRules{std::move(*set), std::move(*files)};
+}
+
+// The rules to run: the installed bundle's when it verifies at now_s and its rules load; the
+// configured files when no bundle is installed, or when it is refused (or does not load) at the
+// start or while no bundle runs — never no rules. Otherwise the refusal: the running bundle
+// stays. Records the bundle's state in *state.
+Result<ChosenRules> LoadChosenRules(const AlertsSettings& settings, RuleBundleSource* bundle,
+                                    bool starting, int64_t now_s, RulesState* state) {
+  if (bundle == nullptr) return LoadConfiguredRules(settings);
+  rules::Error refusal;
+  bool none_installed = false;
+  auto candidate = bundle->Verify(now_s);
+  if (candidate) {
+    auto set = rules::engine::LoadRuleFiles(candidate->files);
+    if (set) {
+      state->bundle_version = candidate->version;
+      state->bundle_expires = candidate->expires_s;
+      state->bundle_expired = candidate->expired;
+      state->bundle_error.clear();
+      if (auto ok = bundle->Accept(*candidate); !ok) {
+        state->bundle_error = "running, but the accepted version is not recorded: " +
+                              ok.error().message;
+      }
+      return ChosenRules{std::move(*set), std::move(candidate->files)};
+    }
+    bundle->Reject(*candidate);
+    refusal = rules::Error{set.error().code, "rule bundle version " +
+                                                 std::to_string(candidate->version) +
+                                                 ": rules: " + set.error().message};
+  } else {
+    refusal = candidate.error();
+    none_installed = refusal.code == ErrorCode::kNotFound;
   }
-  const bool none_installed = files.error().code == ErrorCode::kNotFound;
-  state->bundle_error = none_installed ? "" : files.error().message;
+  state->bundle_error = none_installed ? "" : refusal.message;
   if (none_installed || starting || bundle->running_version() == 0) {
+    bundle->RunConfigured();
     state->bundle_version = 0;
     state->bundle_expires = 0;
-    return RuleFiles(settings);
+    state->bundle_expired = false;
+    return LoadConfiguredRules(settings);
   }
-  return tl::make_unexpected(files.error());  // the running bundle stays
+  return tl::make_unexpected(refusal);  // the running bundle stays
 }
 
 }  // namespace
 
-Result<std::vector<std::string>> Alerting::SelectFiles(bool starting) {
-  return SelectRuleFiles(settings_, bundle_.get(), starting, &state_);
-}
-
 Result<> Alerting::CheckBundle(int64_t now_us, bool* reloaded) {
   *reloaded = false;
   if (!bundle_) return {};
+  const int64_t now_s = now_us / 1'000'000;
   Result<> result;
   if (bundle_->Changed()) {
     uint64_t before = state_.bundle_version;
-    result = Reload();
+    result = ReloadAt(now_s);
     *reloaded = result.has_value() && state_.bundle_version != before;
   }
-  std::vector<rules::engine::Alert> alerts = bundle_->ExpiryAlerts(now_us / 1'000'000);
+  // The running bundle may expire while it runs: it stays (the last good set), and says so.
+  state_.bundle_expired =
+      bundle_->running_version() != 0 && now_s >= bundle_->running_expires_s();
+  std::vector<rules::engine::Alert> alerts = bundle_->ExpiryAlerts(now_s);
   if (!alerts.empty()) alerter_.Raise(alerts, {});
   return result;
 }
 
-Result<> Alerting::Reload() {
-  auto refuse = [this](const rules::Error& e) -> Result<> {
+Result<> Alerting::Reload() { return ReloadAt(WallMicros() / 1'000'000); }
+
+Result<> Alerting::ReloadAt(int64_t now_s) {
+  auto chosen = LoadChosenRules(settings_, bundle_.get(), false, now_s, &state_);
+  if (!chosen) {
     ++state_.reload_failures;
-    state_.last_error = e.message;
-    return tl::make_unexpected(e);
-  };
-  auto files = SelectFiles(false);
-  if (!files) return refuse(files.error());
-  auto set = rules::engine::LoadRuleFiles(*files);
-  if (!set) return refuse(set.error());
-  set->SetNetworks(networks_);
-  rules_ = std::move(*set);  // the Alerter's reference now sees the new set
-  rule_files_ = std::move(*files);
+    state_.last_error = chosen.error().message;
+    return tl::make_unexpected(chosen.error());
+  }
+  chosen->set.SetNetworks(networks_);
+  rules_ = std::move(chosen->set);  // the Alerter's reference now sees the new set
+  rule_files_ = std::move(chosen->files);
   ++state_.reloads;
   state_.rules = rules_.rules().size();
   state_.files = rule_files_.size();
@@ -359,22 +390,22 @@ Result<std::unique_ptr<Alerting>> OpenAlerting(const AlertsSettings& settings,
     bundle = std::move(*source);
   }
   RulesState bundle_state;
-  auto files = SelectRuleFiles(settings, bundle.get(), true, &bundle_state);
-  if (!files) return tl::make_unexpected(files.error());
-  auto set = rules::engine::LoadRuleFiles(*files);
-  if (!set) return Fail(set.error(), "rules: ");
+  auto chosen = LoadChosenRules(settings, bundle.get(), true, WallMicros() / 1'000'000,
+                                &bundle_state);
+  if (!chosen) return Fail(chosen.error(), "rules: ");
   rules::engine::Networks networks;
   networks.local = local_nets;
   networks.zones = settings.zones;
-  set->SetNetworks(networks);
+  chosen->set.SetNetworks(networks);
   auto store = OpenAlertStore(db_path, log_dir, format, sensor_id);
   if (!store) return Fail(store.error(), "alerts: ");
-  auto alerting =
-      std::make_unique<Alerting>(std::move(*set), std::move(*store), next, std::move(*files));
+  auto alerting = std::make_unique<Alerting>(std::move(chosen->set), std::move(*store), next,
+                                             std::move(chosen->files));
   alerting->SetReloadSource(settings, std::move(networks));
   alerting->bundle_ = std::move(bundle);
   alerting->state_.bundle_version = bundle_state.bundle_version;
   alerting->state_.bundle_expires = bundle_state.bundle_expires;
+  alerting->state_.bundle_expired = bundle_state.bundle_expired;
   alerting->state_.bundle_error = bundle_state.bundle_error;
   return alerting;
 }

@@ -1,6 +1,12 @@
 #include "sensor/alerts/rule_source.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -26,16 +32,29 @@ Result<uint64_t> ReadState(const std::string& path) {
   return v;
 }
 
+// The accepted version survives a crash: temporary file, fsync, rename, fsync of the directory
+// (a lost update would let a rolled-back bundle in after the next restart).
 Result<> WriteState(const std::string& path, uint64_t version) {
   const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << version << "\n";
-    out.flush();
-    if (!out) return rules::Fail(ErrorCode::kIo, temp + ": cannot write");
-  }
+  const std::string text = std::to_string(version) + "\n";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return rules::Fail(ErrorCode::kIo, temp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) return rules::Fail(ErrorCode::kIo, temp + ": " + std::strerror(saved));
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return rules::Fail(ErrorCode::kIo, path + ": cannot replace");
+    return rules::Fail(ErrorCode::kIo, path + ": cannot replace: " + std::strerror(errno));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0                ? "/"
+                                                      : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
   return {};
 }
@@ -52,32 +71,64 @@ Result<std::unique_ptr<RuleBundleSource>> RuleBundleSource::Open(
       new RuleBundleSource(std::move(dir), *key, std::move(state_path), *accepted));
 }
 
-Result<std::vector<std::string>> RuleBundleSource::Files(int64_t now_s) {
+Result<RuleBundleSource::Candidate> RuleBundleSource::Verify(int64_t now_s) {
+  // The version `current` names now: what is remembered when it is refused.
+  auto installed = uplink::InstalledBundleVersion(dir_);
+  const uint64_t seen = installed ? *installed : 0;
+  auto refuse = [&](rules::Error e) -> Result<Candidate> {
+    if (seen != 0) refused_version_ = seen;
+    return tl::make_unexpected(std::move(e));
+  };
   uplink::BundleRejection why = uplink::BundleRejection::kNone;
-  auto loaded = uplink::LoadInstalledBundle(dir_, key_, now_s, accepted_version_, &why);
-  if (!loaded) return tl::make_unexpected(loaded.error());
-  std::vector<std::string> files;
-  for (const std::string& path : loaded->paths) {
-    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".yaml") == 0) files.push_back(path);
-  }
-  if (files.empty()) {
-    return rules::Fail(ErrorCode::kRejected, loaded->directory + ": the bundle has no *.yaml");
-  }
-  if (loaded->bundle.version > accepted_version_) {
-    if (auto ok = WriteState(state_path_, loaded->bundle.version); !ok) {
-      return tl::make_unexpected(ok.error());
+  auto loaded = uplink::LoadInstalledBundle(dir_, key_, now_s, accepted_version_, &why,
+                                            /*allow_expired=*/true);
+  if (!loaded) {
+    if (loaded.error().code == ErrorCode::kNotFound && seen == 0) {
+      return tl::make_unexpected(loaded.error());  // nothing installed: not a refusal
     }
-    accepted_version_ = loaded->bundle.version;
+    return refuse(loaded.error());
   }
-  running_version_ = loaded->bundle.version;
-  running_expires_s_ = loaded->bundle.expires_s;
-  running_created_s_ = loaded->bundle.created_s;
-  return files;
+  const uplink::RuleBundle& b = loaded->bundle;
+  Candidate out;
+  out.version = b.version;
+  out.created_s = b.created_s;
+  out.expires_s = b.expires_s;
+  out.expired = b.expires_s <= now_s;
+  // Expiry is what keeps a captured old bundle from being replayed forever; only the version
+  // this sensor already ran before may go on running after it.
+  if (out.expired && b.version != accepted_version_) {
+    return refuse(rules::Error{
+        ErrorCode::kRejected,
+        loaded->directory + "/bundle.utb: rule bundle refused (" +
+            std::string(uplink::BundleRejectionName(uplink::BundleRejection::kExpired)) +
+            "): version " + std::to_string(b.version) + " expired at " +
+            std::to_string(b.expires_s) + " (now " + std::to_string(now_s) + ")"});
+  }
+  for (const std::string& path : loaded->paths) {
+    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".yaml") == 0) {
+      out.files.push_back(path);
+    }
+  }
+  if (out.files.empty()) {
+    return refuse(
+        rules::Error{ErrorCode::kRejected, loaded->directory + ": the bundle has no *.yaml"});
+  }
+  return out;
+}
+
+Result<> RuleBundleSource::Accept(const Candidate& candidate) {
+  running_version_ = candidate.version;
+  running_expires_s_ = candidate.expires_s;
+  running_created_s_ = candidate.created_s;
+  if (candidate.version <= accepted_version_) return {};
+  accepted_version_ = candidate.version;  // in memory even when the file cannot be written
+  return WriteState(state_path_, candidate.version);
 }
 
 bool RuleBundleSource::Changed() const {
   auto installed = uplink::InstalledBundleVersion(dir_);
-  return installed && *installed != 0 && *installed != running_version_;
+  return installed && *installed != 0 && *installed != running_version_ &&
+         *installed != refused_version_;
 }
 
 std::vector<rules::engine::Alert> RuleBundleSource::ExpiryAlerts(int64_t now_s) const {

@@ -57,13 +57,14 @@ class RuleSourceTest : public ::testing::Test {
 
   std::string bundles() const { return dir_ + "/bundles"; }
 
+  // rule_text: the rule file's content (default: one valid rule with id rule_id).
   void Install(uint64_t version, const uplink::SigningKey& key, int64_t expires_in_s,
-               const std::string& rule_id) {
+               const std::string& rule_id, const std::string& rule_text = "") {
     uplink::RuleBundle b;
     b.version = version;
     b.created_s = now_ - 60;
     b.expires_s = now_ + expires_in_s;
-    b.files.push_back({"csirt.yaml", Rule(rule_id)});
+    b.files.push_back({"csirt.yaml", rule_text.empty() ? Rule(rule_id) : rule_text});
     auto bytes = uplink::BuildRuleBundle(b, key);
     ASSERT_TRUE(bytes) << bytes.error().message;
     // Installed as the uplink does, without the uplink's check (the sensor must check itself).
@@ -93,6 +94,13 @@ class RuleSourceTest : public ::testing::Test {
     return false;
   }
 
+  uint64_t StateFile() const {
+    std::ifstream state(dir_ + "/inventory.db.rules-bundle");
+    uint64_t accepted = 0;
+    state >> accepted;
+    return accepted;
+  }
+
   std::string Notices() const {
     std::ifstream in(dir_ + "/notice.log");
     std::stringstream s;
@@ -114,10 +122,7 @@ TEST_F(RuleSourceTest, AVerifiedBundleReplacesTheConfiguredRules) {
   EXPECT_TRUE(HasRule(*a, "csirt-telnet-v3"));
   EXPECT_FALSE(HasRule(*a, "policy-telnet"));
   EXPECT_NE(a->rules_state().Json().find("\"bundle_version\":3"), std::string::npos);
-  std::ifstream state(dir_ + "/inventory.db.rules-bundle");
-  uint64_t accepted = 0;
-  state >> accepted;
-  EXPECT_EQ(accepted, 3u);
+  EXPECT_EQ(StateFile(), 3u);
 }
 
 TEST_F(RuleSourceTest, NoBundleInstalledRunsTheConfiguredRules) {
@@ -201,6 +206,96 @@ TEST_F(RuleSourceTest, ExpiringAndExpiredBundlesRaiseAlertsAndKeepRunning) {
   EXPECT_NE(Notices().find("rules-expired"), std::string::npos) << Notices();
   EXPECT_TRUE(HasRule(*a, "csirt-telnet-v1"));
   EXPECT_EQ(a->rules_state().bundle_version, 1u);
+}
+
+TEST_F(RuleSourceTest, ExpiryIsReportedInTheHealthStateAndTheBundleStays) {
+  Install(1, rules_key_, 3 * 86400, "csirt-telnet-v1");
+  auto a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->rules_state().bundle_expired);
+  EXPECT_NE(a->rules_state().Json().find("\"bundle_expired\":false"), std::string::npos);
+  bool reloaded = false;
+  ASSERT_TRUE(a->CheckBundle((now_ + 4 * 86400) * 1'000'000, &reloaded));
+  EXPECT_TRUE(a->rules_state().bundle_expired);
+  EXPECT_NE(a->rules_state().Json().find("\"bundle_expired\":true"), std::string::npos);
+  EXPECT_EQ(a->rules_state().bundle_error, "");  // not refused: it is the last good set
+  EXPECT_EQ(a->rules_state().bundle_version, 1u);
+}
+
+TEST_F(RuleSourceTest, AfterARestartTheExpiredLastGoodBundleStillRuns) {
+  // Version 6 ran on this sensor before (state file) and has expired since: it is the last good
+  // set, so the restarted sensor runs it, flagged, instead of falling back to the shipped packs.
+  Install(6, rules_key_, -30, "csirt-telnet-v6");
+  std::ofstream(dir_ + "/inventory.db.rules-bundle") << "6\n";
+  auto a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->rules_state().bundle_version, 6u);
+  EXPECT_TRUE(a->rules_state().bundle_expired);
+  EXPECT_TRUE(HasRule(*a, "csirt-telnet-v6"));
+  bool reloaded = false;
+  ASSERT_TRUE(a->CheckBundle(now_ * 1'000'000, &reloaded));
+  ASSERT_TRUE(a->Flush());
+  EXPECT_NE(Notices().find("rules-expired"), std::string::npos) << Notices();
+  // The same expired version never accepted before: refused (a replayed old bundle).
+  a.reset();
+  fs::remove(dir_ + "/inventory.db.rules-bundle");
+  a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->rules_state().bundle_version, 0u);
+  EXPECT_NE(a->rules_state().bundle_error.find("expired"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_FALSE(HasRule(*a, "csirt-telnet-v6"));
+  EXPECT_GT(a->rule_set().rules().size(), 0u);
+}
+
+TEST_F(RuleSourceTest, ABundleWhoseRulesDoNotLoadNeverStopsTheSensor) {
+  // Signed and intact, but a rule this sensor's loader refuses (e.g. a construct of a newer
+  // release): at the start the configured rules run, the version is not accepted.
+  const std::string broken = "- id: from-the-future\n  title: x\n  severity: high\n"
+                             "  quantum: {entangled: true}\n";
+  Install(4, rules_key_, 30 * 86400, "", broken);
+  auto a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->rules_state().bundle_version, 0u);
+  EXPECT_NE(a->rules_state().bundle_error.find("rule bundle version 4"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_TRUE(HasRule(*a, "policy-telnet"));
+  EXPECT_EQ(StateFile(), 0u);
+  // Not retried every minute: the refused version is remembered.
+  bool reloaded = true;
+  ASSERT_TRUE(a->CheckBundle(now_ * 1'000'000, &reloaded));
+  EXPECT_FALSE(reloaded);
+  EXPECT_EQ(a->rules_state().reloads, 0u);
+  // Later a good version 5 arrives and runs; then a broken version 6: version 5 stays, and the
+  // health state says 5, not 6.
+  Install(5, rules_key_, 30 * 86400, "csirt-telnet-v5");
+  ASSERT_TRUE(a->CheckBundle(now_ * 1'000'000, &reloaded));
+  EXPECT_TRUE(reloaded);
+  EXPECT_EQ(StateFile(), 5u);
+  Install(6, rules_key_, 30 * 86400, "", broken);
+  auto refused = a->CheckBundle(now_ * 1'000'000, &reloaded);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("rule bundle version 6"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(a->rules_state().bundle_version, 5u);
+  EXPECT_TRUE(HasRule(*a, "csirt-telnet-v5"));
+  EXPECT_EQ(StateFile(), 5u);
+  const uint64_t failures = a->rules_state().reload_failures;
+  ASSERT_TRUE(a->CheckBundle(now_ * 1'000'000, &reloaded));  // not retried
+  EXPECT_EQ(a->rules_state().reload_failures, failures);
+}
+
+TEST_F(RuleSourceTest, ARefusedBundleIsNotReloadedEveryMinute) {
+  Install(3, Key(9), 30 * 86400, "foreign");
+  auto a = Open();
+  ASSERT_TRUE(a);
+  bool reloaded = true;
+  for (int minute = 0; minute < 3; ++minute) {
+    ASSERT_TRUE(a->CheckBundle((now_ + minute * 60) * 1'000'000, &reloaded));
+    EXPECT_FALSE(reloaded);
+  }
+  EXPECT_EQ(a->rules_state().reloads, 0u);
+  EXPECT_EQ(a->rules_state().reload_failures, 0u);
 }
 
 TEST(RuleSourceSettingsTest, BundleDirAndKeyGoTogether) {

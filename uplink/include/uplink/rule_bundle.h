@@ -93,8 +93,12 @@ struct InstalledBundle {
   std::string directory;            // DIR/v<N>
   std::vector<std::string> paths;   // DIR/v<N>/<name> for each file, manifest order
 };
+// allow_expired: an expired bundle is returned instead of refused (the caller compares
+// bundle.expires_s with now_s itself) — for a reader that keeps running the version it accepted
+// before as its last good set (the sensor, after a restart too). Everything else is checked.
 rules::Result<InstalledBundle> LoadInstalledBundle(const std::string& dir, const VerifyKey& key,
                                                    int64_t now_s, uint64_t accepted_version,
-                                                   BundleRejection* why);
+                                                   BundleRejection* why,
+                                                   bool allow_expired = false);
 
 }  // namespace uplink

@@ -147,6 +147,7 @@ struct RulesState {
   std::string last_error;         // why the latest reload was refused; "" after a good one
   uint64_t bundle_version = 0;    // the signed bundle running (0: the configured files)
   int64_t bundle_expires = 0;     // its expiry, Unix seconds
+  bool bundle_expired = false;    // the running bundle is past its expiry (kept: last good set)
   std::string bundle_error;       // why the installed bundle is not running ("" when it is)
 
   // One JSON object for the health summary (`rules` field): the members above.
@@ -195,7 +196,7 @@ class Alerting {
   rules::Result<> Close(int64_t ts_us = 0) { return alerter_.sink().Close(ts_us); }
 
  private:
-  rules::Result<std::vector<std::string>> SelectFiles(bool starting);  // see alerting.cc
+  rules::Result<> ReloadAt(int64_t now_s);  // Reload with the bundle checked at now_s
   friend rules::Result<std::unique_ptr<Alerting>> OpenAlerting(
       const AlertsSettings&, const std::string&, const std::string&, ZeekLogFormat,
       const std::string&, const std::vector<rules::Cidr>&, rules::FactSink&);

@@ -5,7 +5,8 @@
 // so a rollback is refused across restarts too).
 //
 //   auto source = sensor::RuleBundleSource::Open(dir, key_pem, state_path);
-//   auto files = (*source)->Files(now_s);   // the bundle's *.yaml, or why not
+//   auto candidate = (*source)->Verify(now_s);   // the bundle's *.yaml, or why not
+//   ... load candidate->files; then (*source)->Accept(*candidate), or Reject(*candidate, why)
 //   ... once a minute: if ((*source)->Changed()) reload; alerts = (*source)->ExpiryAlerts(now_s);
 #pragma once
 
@@ -28,17 +29,33 @@ class RuleBundleSource {
  public:
   // public_key_pem_path: the CSIRT's rules public key (PEM). state_path: where the highest
   // accepted version is kept (created when missing).
-  static rules::Result<std::unique_ptr<RuleBundleSource>> Open(std::string dir,
-                                                               const std::string& public_key_pem_path,
-                                                               std::string state_path);
+  static rules::Result<std::unique_ptr<RuleBundleSource>> Open(
+      std::string dir, const std::string& public_key_pem_path, std::string state_path);
 
-  // The rule files (*.yaml, manifest order) of the installed bundle when it verifies at now_s and
-  // is not older than the accepted version; it becomes the running one and its version the
-  // accepted one. kNotFound when no bundle is installed; otherwise the refusal, naming the
-  // reason (see uplink::BundleRejection) — the caller keeps the rules it runs.
-  rules::Result<std::vector<std::string>> Files(int64_t now_s);
+  // The installed bundle when it verifies at now_s and is not older than the accepted version:
+  // its rule files (*.yaml, manifest order). An expired bundle is a candidate only when it is
+  // the version this sensor accepted before (its last good set, kept after a restart too, with
+  // `expired` set); one that arrives expired is refused. kNotFound when none is installed;
+  // otherwise the refusal naming the reason (see uplink::BundleRejection), and Changed() ignores
+  // that version from then on.
+  struct Candidate {
+    uint64_t version = 0;
+    int64_t created_s = 0;
+    int64_t expires_s = 0;
+    bool expired = false;
+    std::vector<std::string> files;
+  };
+  rules::Result<Candidate> Verify(int64_t now_s);
+  // The candidate's rules loaded and run now: it becomes the running bundle and, when newer,
+  // the accepted version (state file written and fsync'ed; an error here leaves it running).
+  rules::Result<> Accept(const Candidate& candidate);
+  // The candidate's rules did not load: Changed() ignores that version from then on.
+  void Reject(const Candidate& candidate) { refused_version_ = candidate.version; }
+  // The sensor runs its configured rule files, not a bundle (no ExpiryAlerts).
+  void RunConfigured() { running_version_ = 0; running_expires_s_ = running_created_s_ = 0; }
 
-  // True when `current` names a version other than the running one (cheap: one small read).
+  // True when `current` names a version other than the running one and one not refused before
+  // (cheap: one small read).
   bool Changed() const;
 
   // rules-expiring while the running bundle is within kRulesExpiringWarnS of its expiry,
@@ -64,6 +81,7 @@ class RuleBundleSource {
   uint64_t running_version_ = 0;   // 0: not running a bundle
   int64_t running_expires_s_ = 0;
   int64_t running_created_s_ = 0;
+  uint64_t refused_version_ = 0;   // the installed version last refused (not retried)
 };
 
 }  // namespace sensor
