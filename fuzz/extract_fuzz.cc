@@ -75,6 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Stateless parsers directly, also the DER decoder and the TLS message bodies.
   (void)extract::ParseClientHello(bytes);
   (void)extract::ParseServerHello(bytes);
+  (void)extract::EcdheServerCurve(bytes);
   (void)extract::QuicInitialCrypto(bytes);
   std::string agent;
   (void)extract::MailUserAgent(extract::AsText(bytes), &agent);

@@ -424,6 +424,10 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
         (server ? a.ssh_server : a.ssh_client) = raw;
         // "SSH-2.0-" and "SSH-1.99-" (a server that speaks both) are version 2 (RFC 4253 5.1).
         a.ssh_version = raw.rfind("SSH-1.", 0) == 0 && raw.rfind("SSH-1.99", 0) != 0 ? 1 : 2;
+        // As Zeek's ssh.log: OUTBOUND from a local client to a remote server, INBOUND the other
+        // way, unset when both or neither are local.
+        const bool local_orig = IsLocal(flow.id.orig_h), local_resp = IsLocal(flow.id.resp_h);
+        a.ssh_direction = local_orig == local_resp ? 0 : local_orig ? 2 : 1;
       }
       Software(flow, server, "ssh_banners", extract::CleanText(*software, 255), raw, "ssh", ts,
                70);
@@ -441,6 +445,11 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
           a.http_method = std::move(head->method);
           a.http_uri = std::move(head->uri);
           a.http_version = std::move(head->version);
+          a.http_referrer = std::move(head->referrer);
+          // RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has none.
+          a.http_request_body_len = head->length_unknown        ? -1
+                                    : head->content_length >= 0 ? head->content_length
+                                                                : 0;
         }
         if (!head->host.empty() && !IsIpLiteral(head->host)) {
           Name(flow.id.resp_h, std::nullopt, head->host, "fqdn",
@@ -457,7 +466,17 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
             a.http_status = head->status_code;
             a.http_status_msg = std::move(head->status_msg);
             a.http_server = head->server.substr(0, 255);
+            a.http_powered_by = head->powered_by.substr(0, 255);
             if (a.http_version.empty()) a.http_version = std::move(head->version);
+            // RFC 9112 6.3: no body after HEAD, 1xx, 204 and 304; otherwise the declared
+            // length, or unknown (chunked or until close: the body is not followed).
+            const int code = head->status_code;
+            a.http_response_body_len =
+                a.http_method == "HEAD" || (code >= 100 && code < 200) || code == 204 ||
+                        code == 304
+                    ? 0
+                    : head->length_unknown ? -1
+                                           : head->content_length;
           }
         }
         if (!head->server.empty()) {
@@ -566,6 +585,7 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       a.tls_established = true;
       a.tls_version = hello->version;
       a.tls_cipher = hello->cipher;
+      a.tls_curve = hello->group;
       if (hello->version >= 0x0304) d.tls.Stop();  // the rest of a 1.3 handshake is encrypted
     } else {
       ++stats_.malformed;
@@ -590,6 +610,10 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       a.tls_subject = info->subject_rfc2253.substr(0, 1024);
       a.tls_issuer = info->issuer.substr(0, 1024);
     }
+    // ssl.log's curve is in the ServerKeyExchange that follows the certificate in the same
+    // flight (still within the direction's byte bound); only then is it worth reading on.
+    const bool want_curve = protocol_logs_ != nullptr && a.tls_curve == 0 &&
+                            a.tls_version < 0x0304 && extract::IsEcdheCipher(a.tls_cipher);
     std::string raw = info->subject;
     // x509 fact: the subject is what the database names; issuer and validity go with it.
     Software(flow, true, "x509_subjects", info->subject_rfc2253, raw, "tls", ts, 40);
@@ -605,6 +629,11 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       if (names.insert(n).second) {
         Name(flow.id.resp_h, std::nullopt, n, "cert", Origin(flow, ts, "tls", origin_raw));
       }
+    }
+    if (!want_curve) d.tls.Stop();
+  } else if (type == 12) {  // ServerKeyExchange, read only for ssl.log's curve (above)
+    if (protocol_logs_ != nullptr && extract::IsEcdheCipher(Attributes(flow).tls_cipher)) {
+      if (auto curve = extract::EcdheServerCurve(body)) Attributes(flow).tls_curve = *curve;
     }
     d.tls.Stop();
   } else if (type == 14) {  // ServerHelloDone: no certificate came

@@ -48,6 +48,9 @@ struct HttpHead {
   std::string user_agent;
   std::string server;      // response Server
   std::string powered_by;  // response X-Powered-By
+  std::string referrer;    // request Referer, at most 8 KiB (http.log only)
+  int64_t content_length = -1;     // Content-Length; -1 absent or unreadable
+  bool length_unknown = false;     // Transfer-Encoding, or a Content-Length that is no number
 };
 // Parses a head once its blank line is in `text`; nullopt while it is incomplete or not HTTP
 // (or RTSP, SSDP, SIP, Gnutella: same syntax). All four headers are read in either direction.
@@ -100,8 +103,15 @@ std::optional<std::vector<uint8_t>> QuicInitialCrypto(Bytes datagram);
 struct ServerHello {
   uint16_t version = 0;
   uint16_t cipher = 0;
+  uint16_t group = 0;  // key_share's selected group (RFC 8446 4.2.8; TLS 1.3); 0 none
 };
 std::optional<ServerHello> ParseServerHello(Bytes body);
+// An ECDHE/ECDH key exchange suite (RFC 8422 6, RFC 5289, RFC 5489, RFC 7251, RFC 7905): its
+// ServerKeyExchange names the curve.
+bool IsEcdheCipher(uint16_t cipher);
+// The named curve of an ECDHE ServerKeyExchange body (RFC 8422 5.4: curve_type 3 named_curve,
+// NamedCurve, then the point); nullopt for another curve_type or a truncated body.
+std::optional<uint16_t> EcdheServerCurve(Bytes body);
 bool IsGrease(uint16_t value);
 // JA3 text "771,4865-4866,...,0-23-...,29-23,0" and its MD5 in hex.
 std::string Ja3Text(const ClientHello& hello);

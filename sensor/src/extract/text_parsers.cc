@@ -171,6 +171,19 @@ std::optional<HttpHead> ParseHttpHead(std::string_view text) {
       head.server = CleanText(value);
     } else if (IEquals(name, "X-Powered-By") && head.powered_by.empty()) {
       head.powered_by = CleanText(value);
+    } else if (IEquals(name, "Referer") && head.referrer.empty()) {  // sic, RFC 9110 10.1.3
+      head.referrer = CleanText(value, 8192);
+    } else if (IEquals(name, "Content-Length") && head.content_length < 0) {
+      // RFC 9110 8.6: 1*DIGIT; more than 15 digits is not a length anyone sends.
+      if (!value.empty() && value.size() <= 15 &&
+          value.find_first_not_of("0123456789") == std::string_view::npos) {
+        head.content_length = 0;
+        for (char ch : value) head.content_length = head.content_length * 10 + (ch - '0');
+      } else {
+        head.length_unknown = true;
+      }
+    } else if (IEquals(name, "Transfer-Encoding")) {
+      head.length_unknown = true;
     }
   }
   return head;

@@ -777,9 +777,25 @@ std::optional<ServerHello> ParseServerHello(Bytes b) {
     pos += 4;
     if (pos + len > ext_end) return std::nullopt;
     if (type == 43 && len == 2) h.version = static_cast<uint16_t>((b[pos] << 8) | b[pos + 1]);
+    // key_share: KeyShareEntry (group, key) in a ServerHello, the group alone in a
+    // HelloRetryRequest; both begin with the group.
+    if (type == 51 && len >= 2) h.group = static_cast<uint16_t>((b[pos] << 8) | b[pos + 1]);
     pos += len;
   }
   return h;
+}
+
+bool IsEcdheCipher(uint16_t c) {
+  return (c >= 0xc001 && c <= 0xc03b) ||  // RFC 8422 / 4492, RFC 5289, RFC 5489
+         (c >= 0xc0ac && c <= 0xc0af) ||  // RFC 7251 ECDHE_ECDSA AES-CCM
+         c == 0xcca8 || c == 0xcca9 || c == 0xccac;  // RFC 7905 ChaCha20-Poly1305
+}
+
+std::optional<uint16_t> EcdheServerCurve(Bytes b) {
+  // ServerECDHParams: ECCurveType curve_type(1) = named_curve(3), NamedCurve(2), ECPoint<1..255>.
+  if (b.size() < 4 || b[0] != 3) return std::nullopt;
+  if (b[3] == 0 || size_t{4} + b[3] > b.size()) return std::nullopt;
+  return static_cast<uint16_t>((b[1] << 8) | b[2]);
 }
 
 }  // namespace sensor::extract

@@ -66,6 +66,31 @@ std::string CipherName(uint16_t c) {
   return "unknown-" + std::to_string(c);
 }
 
+// TLS Supported Groups (IANA registry; RFC 8422 5.1.1, RFC 7919, RFC 8446 4.2.7,
+// draft-kwiatkowski-tls-ecdhe-mlkem) as Zeek's SSL::ec_curves names them, "unknown-N" otherwise.
+std::string CurveName(uint16_t g) {
+  static constexpr std::pair<uint16_t, const char*> kNames[] = {
+      {21, "secp224r1"},       {22, "secp256k1"},         {23, "secp256r1"},
+      {24, "secp384r1"},       {25, "secp521r1"},         {26, "brainpoolP256r1"},
+      {27, "brainpoolP384r1"}, {28, "brainpoolP512r1"},   {29, "x25519"},
+      {30, "x448"},            {256, "ffdhe2048"},        {257, "ffdhe3072"},
+      {258, "ffdhe4096"},      {259, "ffdhe6144"},        {260, "ffdhe8192"},
+      {4587, "SecP256r1MLKEM768"}, {4588, "X25519MLKEM768"}, {25497, "X25519Kyber768Draft00"},
+  };
+  for (const auto& [code, name] : kNames) {
+    if (code == g) return name;
+  }
+  return "unknown-" + std::to_string(g);
+}
+
+void CountOrUnset(ZeekLog* log, int64_t v) {
+  if (v < 0) {
+    log->Unset();
+  } else {
+    log->Count(static_cast<uint64_t>(v));
+  }
+}
+
 // RFC 1035 3.2.4 classes and 3.2.2 / IANA types as Zeek names them.
 std::string_view ClassName(uint16_t c) {
   switch (c) {
@@ -156,6 +181,8 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
   if (a->ssh_version != 0 || !a->ssh_client.empty() || !a->ssh_server.empty()) {
     if (ZeekLog* log = Log(&ssh_, "ssh",
                            [] { return WithId({{"version", T::kCount},
+                                   {"auth_success", T::kBool},
+                                   {"direction", T::kEnum},
                                    {"client", T::kString},
                                    {"server", T::kString}}); },
                            ts)) {
@@ -166,6 +193,12 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
         log->Count(static_cast<uint64_t>(a->ssh_version));
       } else {
         log->Unset();
+      }
+      log->Unset();  // auth_success: Zeek infers it from encrypted packet sizes; not done here
+      if (a->ssh_direction == 0) {
+        log->Unset();
+      } else {
+        log->Enum(a->ssh_direction == 2 ? "OUTBOUND" : "INBOUND");
       }
       StringOrUnset(log, a->ssh_client);
       StringOrUnset(log, a->ssh_server);
@@ -179,11 +212,15 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
                                    {"method", T::kString},
                                    {"host", T::kString},
                                    {"uri", T::kString},
+                                   {"referrer", T::kString},
                                    {"version", T::kString},
                                    {"user_agent", T::kString},
+                                   {"request_body_len", T::kCount},
+                                   {"response_body_len", T::kCount},
                                    {"status_code", T::kCount},
                                    {"status_msg", T::kString},
-                                   {"server", T::kString}}); },
+                                   {"server", T::kString},
+                                   {"x_powered_by", T::kString}}); },
                            ts)) {
       log->Begin();
       log->Time(ts);
@@ -192,8 +229,11 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
       StringOrUnset(log, a->http_method);
       StringOrUnset(log, a->http_host);
       StringOrUnset(log, a->http_uri);
+      StringOrUnset(log, a->http_referrer);
       StringOrUnset(log, a->http_version);
       StringOrUnset(log, a->user_agent);
+      CountOrUnset(log, a->http_request_body_len);
+      CountOrUnset(log, a->http_response_body_len);
       if (a->http_status != 0) {
         log->Count(static_cast<uint64_t>(a->http_status));
       } else {
@@ -201,6 +241,7 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
       }
       StringOrUnset(log, a->http_status_msg);
       StringOrUnset(log, a->http_server);
+      StringOrUnset(log, a->http_powered_by);
       End(log);
       ++stats_.http;
     }
@@ -209,11 +250,12 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
     if (ZeekLog* log = Log(&ssl_, "ssl",
                            [] { return WithId({{"version", T::kString},
                                    {"cipher", T::kString},
+                                   {"curve", T::kString},
                                    {"server_name", T::kString},
                                    {"established", T::kBool},
+                                   {"cert_chain_fps", T::kStringVector},
                                    {"subject", T::kString},
                                    {"issuer", T::kString},
-                                   {"cert_chain_fps", T::kStringVector},
                                    {"ja3", T::kString},
                                    {"ja4", T::kString}}); },
                            ts)) {
@@ -226,16 +268,21 @@ void ProtocolLogs::OnFlowEnd(const FlowRecord& flow) {
       } else {
         log->Unset();
       }
+      if (a->tls_curve != 0) {
+        log->String(CurveName(a->tls_curve));
+      } else {
+        log->Unset();
+      }
       StringOrUnset(log, a->sni);
       log->Bool(a->tls_established);
-      StringOrUnset(log, a->tls_subject);
-      StringOrUnset(log, a->tls_issuer);
       if (a->cert_sha256.empty()) {
         log->Unset();
       } else {
         std::array<std::string, 1> fps = {a->cert_sha256};
         log->StringVector(fps);
       }
+      StringOrUnset(log, a->tls_subject);
+      StringOrUnset(log, a->tls_issuer);
       StringOrUnset(log, a->ja3);
       StringOrUnset(log, a->ja4);
       End(log);

@@ -132,9 +132,11 @@ std::string Key(const std::string& orig_h, const std::string& orig_p) {
     const Json& j = it->second;
     if (j.value("client", "") != row.at("client") || j.value("server", "") != row.at("server") ||
         std::to_string(j.value("version", 0)) != row.at("version") ||
+        j.value("direction", "-") != row.at("direction") ||
         std::to_string(j["id.resp_p"].get<int>()) != row.at("id.resp_p")) {
       problems << "\n  " << j.dump() << " vs Zeek client=" << row.at("client")
-               << " server=" << row.at("server") << " version=" << row.at("version");
+               << " server=" << row.at("server") << " version=" << row.at("version")
+               << " direction=" << row.at("direction");
     }
   }
   if (!problems.str().empty()) return ::testing::AssertionFailure() << problems.str();
@@ -162,6 +164,7 @@ TEST(ProtocolLogsTest, Z29SslLogAgreesWithZeek) {
   EXPECT_EQ(std::to_string(j["id.orig_p"].get<int>()), z.at("id.orig_p"));
   EXPECT_EQ(j["version"], z.at("version"));
   EXPECT_EQ(j["cipher"], z.at("cipher"));
+  EXPECT_EQ(j["curve"], z.at("curve"));  // from the ServerKeyExchange
   EXPECT_EQ(j["server_name"], z.at("server_name"));
   EXPECT_EQ(j["established"], z.at("established") == "T");
   // Zeek lists the chain; the sensor hashes the leaf, which is Zeek's first.
@@ -185,6 +188,10 @@ TEST(ProtocolLogsTest, Z30HttpLogHasTheFirstTransaction) {
   EXPECT_EQ(j["status_code"], 200);
   EXPECT_EQ(j["status_msg"], "OK");
   EXPECT_EQ(j["server"], "Apache/2.4.3 (Fedora)");
+  // all-headers-event's `out`: no body in the GET, Content-Length 4705 in the response.
+  EXPECT_EQ(j["request_body_len"], 0);
+  EXPECT_EQ(j["response_body_len"], 4705);
+  EXPECT_FALSE(j.contains("referrer"));
 }
 
 TEST(ProtocolLogsTest, Z14DhcpLogHasEveryMessageZeekMerged) {

@@ -122,12 +122,17 @@ struct FlowAttributes {
   std::string cert_sha256;             // the server certificate's SHA-256 (hex)
   // For the protocol logs (ssh.log, http.log, ssl.log; sensor/output/protocol_log.h), the first
   // transaction of the flow as the extractors saw it. Bounded strings.
-  std::string ssh_client, ssh_server;  // identification strings without "SSH-2.0-"
+  std::string ssh_client, ssh_server;  // the whole identification strings ("SSH-2.0-...")
   int ssh_version = 0;                 // 1 or 2
+  uint8_t ssh_direction = 0;           // 1 INBOUND, 2 OUTBOUND (one side in local_nets); 0 -
   std::string http_method, http_uri, http_version, http_status_msg, http_server;
+  std::string http_referrer, http_powered_by;
   int http_status = 0;
+  int64_t http_request_body_len = -1;  // declared (Content-Length) or 0 without a body; -1 unknown
+  int64_t http_response_body_len = -1;
   uint16_t tls_version = 0;            // the version the ServerHello chose (0x0303, 0x0304 ...)
   uint16_t tls_cipher = 0;
+  uint16_t tls_curve = 0;              // key_share group (1.3) or ECDHE named curve (<= 1.2)
   bool tls_established = false;        // a ServerHello was seen
   std::string tls_subject, tls_issuer; // of the server's leaf certificate (TLS <= 1.2)
 };
