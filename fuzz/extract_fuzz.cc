@@ -30,8 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static NullSink sink;
   static ExtractorSet extract(ExtractConfig{}, nullptr, sink, {});
   // The protocol logs' records are built (attributes, DNS/DHCP transactions); their directory
-  // does not exist, so nothing is written.
-  static ProtocolLogs protocol_logs("/nonexistent/utkikk-fuzz", ZeekLogFormat::kJson);
+  // cannot exist (a path under /dev/null), so nothing is written.
+  static ProtocolLogs protocol_logs("/dev/null/utkikk-fuzz", ZeekLogFormat::kJson);
   static bool wired = (extract.SetProtocolLogs(&protocol_logs), true);
   (void)wired;
   const auto client = rules::IpAddress::FromV4(0xc0000201);
