@@ -20,6 +20,7 @@
 #include "uplink/collector/collector.h"
 #include "uplink/collector/query_format.h"
 #include "uplink/rule_bundle.h"
+#include "uplink/rule_bundle_check.h"
 
 namespace {
 
@@ -154,10 +155,6 @@ int RunPublish(uplink::Collector& collector, const uplink::CollectorConfig& conf
   auto key = uplink::SigningKey::LoadPemFile(key_path);
   if (!key)
     return Fail(key.error().message);
-  // The bundle must load as rules here first: a broken file is refused before any sensor sees it.
-  auto checked = rules::engine::LoadRuleFiles(args.files);
-  if (!checked)
-    return Fail("not published: " + checked.error().message);
   uplink::RuleBundle bundle;
   bundle.version = version;
   bundle.created_s = static_cast<int64_t>(std::time(nullptr));
@@ -169,6 +166,12 @@ int RunPublish(uplink::Collector& collector, const uplink::CollectorConfig& conf
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     bundle.files.push_back({std::filesystem::path(path).filename().string(), std::move(content)});
   }
+  // The bundle must load as rules the way the sensors load it (one directory, *_file naming its
+  // own files): a broken file is refused before any sensor sees it.
+  auto checked = uplink::CheckBundleRules(bundle, args.files,
+                                          std::filesystem::temp_directory_path().string());
+  if (!checked)
+    return Fail("not published: " + checked.error().message);
   auto bytes = uplink::BuildRuleBundle(bundle, *key);
   if (!bytes)
     return Fail(bytes.error().message);
@@ -234,6 +237,32 @@ int Main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, &args, &problem))
     return Usage(problem);
 
+  // Needs no collector configuration (it may run on the CSIRT's offline machine).
+  if (args.command == "rules" && args.subcommand == "key") {
+    const std::string out = Option(args, "--out");
+    if (out.empty())
+      return Usage("rules key needs --out FILE");
+    auto key = uplink::SigningKey::Generate();
+    if (!key)
+      return Fail(key.error().message);
+    if (auto saved = key->SavePemFile(out); !saved)
+      return Fail(saved.error().message);
+    auto pub = key->verify_key().ToPem();
+    if (!pub)
+      return Fail(pub.error().message);
+    const std::string pub_path = out.ends_with(".pem") ? out.substr(0, out.size() - 4) + ".pub.pem"
+                                                       : out + ".pub";
+    std::ofstream pub_out(pub_path);
+    pub_out << *pub;
+    pub_out.flush();
+    if (!pub_out)
+      return Fail(pub_path + ": cannot write");
+    std::cout << "rules key " << out << "\npublic key " << pub_path << " (alerts.rules_public_key "
+              << "on every sensor, rules_public_key for every uplink)\nfingerprint "
+              << key->verify_key().Fingerprint() << "\n";
+    return 0;
+  }
+
   const std::string config_path =
       args.options.contains("--config") ? Option(args, "--config") : "/etc/utkikk/collector.yaml";
   auto config = uplink::LoadCollectorConfig(config_path);
@@ -255,27 +284,6 @@ int Main(int argc, char** argv) {
     std::cerr << "utkikk-collector: network listener not built yet\n";
     return 1;
 #endif
-  }
-
-  if (args.command == "rules" && args.subcommand == "key") {
-    const std::string out = Option(args, "--out");
-    if (out.empty())
-      return Usage("rules key needs --out FILE");
-    auto key = uplink::SigningKey::Generate();
-    if (!key)
-      return Fail(key.error().message);
-    if (auto saved = key->SavePemFile(out); !saved)
-      return Fail(saved.error().message);
-    auto pub = key->verify_key().ToPem();
-    if (!pub)
-      return Fail(pub.error().message);
-    const std::string pub_path = out.ends_with(".pem") ? out.substr(0, out.size() - 4) + ".pub.pem"
-                                                       : out + ".pub";
-    std::ofstream(pub_path) << *pub;
-    std::cout << "rules key " << out << "\npublic key " << pub_path << " (alerts.rules_public_key "
-              << "on every sensor, rules_public_key for every uplink)\nfingerprint "
-              << key->verify_key().Fingerprint() << "\n";
-    return 0;
   }
 
   auto opened = uplink::Collector::Open(*config);
