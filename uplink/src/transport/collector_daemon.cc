@@ -75,9 +75,16 @@ int RunCollectorDaemon(const CollectorConfig& config) {
     return offered;
   });
   auto last_report = std::chrono::steady_clock::now();
+  auto last_offer = last_report;
   while (!g_stop.load()) {
     server.RunOnce(std::chrono::milliseconds(200));
     const auto now = std::chrono::steady_clock::now();
+    if (now - last_offer >= std::chrono::seconds(5)) {
+      last_offer = now;  // a newly published bundle goes to connected uplinks, 16 per 5 s
+      if (size_t n = server.OfferNewerBundle(); n > 0) {
+        spdlog::info("collector: offered the rule bundle to {} uplinks", n);
+      }
+    }
     if (now - last_report >= std::chrono::minutes(1)) {
       last_report = now;
       const auto& s = server.stats();

@@ -18,19 +18,56 @@ size_t CollectorServer::RunOnce(std::chrono::milliseconds max_wait, size_t max_b
       reply.sequence = message.sequence;
       if (!transport_.Publish(reply)) ++stats_.ack_publish_failed;
     } else if (message.kind == MessageKind::kBundleRequest) {
-      ++stats_.bundle_requests;
-      if (!bundles_) continue;
-      OfferedBundle offer = bundles_();
-      if (offer.version == 0 || offer.version <= message.sequence) continue;
-      TransportMessage reply;
-      reply.kind = MessageKind::kBundleOffer;
-      reply.sensor_id = message.sensor_id;
-      reply.sequence = offer.version;
-      reply.envelope = std::move(offer.bytes);
-      if (transport_.Publish(reply)) ++stats_.bundle_offers;
+      HandleBundleRequest(message);
     }
   }
   return messages.size();
+}
+
+namespace {
+constexpr size_t kMaxTrackedUplinks = 100'000;
+}  // namespace
+
+bool CollectorServer::Offer(const std::string& sensor_id, const OfferedBundle& offer) {
+  TransportMessage reply;
+  reply.kind = MessageKind::kBundleOffer;
+  reply.sensor_id = sensor_id;
+  reply.sequence = offer.version;
+  reply.envelope = offer.bytes;
+  if (!transport_.Publish(reply)) return false;
+  ++stats_.bundle_offers;
+  return true;
+}
+
+void CollectorServer::HandleBundleRequest(const TransportMessage& message) {
+  ++stats_.bundle_requests;
+  uint64_t known = message.sequence;
+  if (bundles_) {
+    const OfferedBundle offer = bundles_();
+    if (offer.version != 0 && offer.version > message.sequence &&
+        Offer(message.sensor_id, offer)) {
+      known = offer.version;
+    }
+  }
+  if (bundle_versions_.size() < kMaxTrackedUplinks ||
+      bundle_versions_.contains(message.sensor_id)) {
+    bundle_versions_[message.sensor_id] = known;
+  }
+}
+
+size_t CollectorServer::OfferNewerBundle(size_t max_offers) {
+  if (!bundles_ || bundle_versions_.empty()) return 0;
+  const OfferedBundle offer = bundles_();
+  if (offer.version == 0) return 0;
+  size_t sent = 0;
+  for (auto& [sensor_id, version] : bundle_versions_) {
+    if (sent >= max_offers) break;
+    if (version >= offer.version) continue;
+    if (!Offer(sensor_id, offer)) break;  // no peer: the uplinks ask again when they return
+    version = offer.version;
+    ++sent;
+  }
+  return sent;
 }
 
 void CollectorServer::HandleEnvelope(const TransportMessage& message) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,13 +47,24 @@ class CollectorServer {
   size_t RunOnce(std::chrono::milliseconds max_wait, size_t max_batch = 64);
   // Answers bundle requests: an uplink that runs an older version gets the current bundle.
   void SetBundleProvider(BundleProvider provider) { bundles_ = std::move(provider); }
+  // Offers the provider's bundle, unasked, to the uplinks whose last bundle_request reported an
+  // older version — at most max_offers per call, so a large bundle does not go to every member
+  // at once. Returns how many. The daemon calls it every few seconds: a newly published bundle
+  // reaches connected uplinks at once instead of at their next request (every 5 minutes). An
+  // uplink that refuses it says so with its next request, which is answered as always.
+  size_t OfferNewerBundle(size_t max_offers = 16);
   const CollectorServerStats& stats() const { return stats_; }
 
  private:
   void HandleEnvelope(const TransportMessage& message);
+  void HandleBundleRequest(const TransportMessage& message);
+  bool Offer(const std::string& sensor_id, const OfferedBundle& offer);
   Transport& transport_;
   IngestFunction ingest_;
   BundleProvider bundles_;
+  // The bundle version each uplink reported (or was last offered); bounded, the claims of a
+  // peer that passed mutual TLS.
+  std::map<std::string, uint64_t> bundle_versions_;
   CollectorServerStats stats_;
 };
 
