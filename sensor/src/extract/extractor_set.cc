@@ -608,7 +608,7 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
     a.cert_sha256 = parsed->sha256;
     if (protocol_logs_ != nullptr) {
       a.tls_subject = info->subject_rfc2253.substr(0, 1024);
-      a.tls_issuer = info->issuer.substr(0, 1024);
+      a.tls_issuer = info->issuer_rfc2253.substr(0, 1024);
     }
     // ssl.log's curve is in the ServerKeyExchange that follows the certificate in the same
     // flight (still within the direction's byte bound); only then is it worth reading on.

@@ -128,6 +128,7 @@ struct CertificateInfo {
   std::string subject;          // one line in certificate order, "C=US, O=Example, CN=example.org"
   std::string subject_rfc2253;  // RFC 2253 order, "CN=example.org,O=Example,C=US"
   std::string issuer;           // as subject
+  std::string issuer_rfc2253;   // as subject_rfc2253 (ssl.log, as Zeek writes it)
   std::string not_before;       // "2024-01-31T12:00:00Z"
   std::string not_after;
   std::string common_name;

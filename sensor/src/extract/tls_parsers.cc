@@ -555,6 +555,7 @@ bool ParseCertificateDer(Bytes der, CertificateInfo* info) {
   info->subject_rfc2253 = std::move(subject_parts.rfc2253);
   info->common_name = std::move(subject_parts.common_name);
   info->issuer = std::move(issuer_parts.one_line);
+  info->issuer_rfc2253 = std::move(issuer_parts.rfc2253);
   // X509_get_ext_d2i gives nothing for a repeated extension.
   if (san_count == 1 && !DnsNamesOfDer(san, &info->dns_names)) {
     info->dns_names = DnsNamesOpenSsl(san);
@@ -710,7 +711,9 @@ std::optional<CertificateInfo> ParseCertificateOpenSsl(Bytes der) {
   info.subject = std::move(subject.one_line);
   info.subject_rfc2253 = std::move(subject.rfc2253);
   info.common_name = std::move(subject.common_name);
-  info.issuer = NameOf(X509_get_issuer_name(x.get())).one_line;
+  NameParts issuer = NameOf(X509_get_issuer_name(x.get()));
+  info.issuer = std::move(issuer.one_line);
+  info.issuer_rfc2253 = std::move(issuer.rfc2253);
   info.not_before = TimeOf(X509_get0_notBefore(x.get()));
   info.not_after = TimeOf(X509_get0_notAfter(x.get()));
   std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(static_cast<GENERAL_NAMES*>(

@@ -312,6 +312,9 @@ Der San(const Der& names) {
     return differ("subject_rfc2253", fast->subject_rfc2253, ref->subject_rfc2253);
   }
   if (fast->issuer != ref->issuer) return differ("issuer", fast->issuer, ref->issuer);
+  if (fast->issuer_rfc2253 != ref->issuer_rfc2253) {
+    return differ("issuer_rfc2253", fast->issuer_rfc2253, ref->issuer_rfc2253);
+  }
   if (fast->not_before != ref->not_before) {
     return differ("not_before", fast->not_before, ref->not_before);
   }
