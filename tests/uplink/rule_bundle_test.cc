@@ -31,7 +31,8 @@ RuleBundle Sample(uint64_t version = 7) {
   b.version = version;
   b.created_s = kNow - 3600;
   b.expires_s = kNow + 30 * 86400;
-  b.files.push_back({"csirt-software.yaml", "- id: x\n"});
+  // UTF-8 beyond ASCII, as in the packs' Norwegian advice (bytes >= 0x80 everywhere).
+  b.files.push_back({"csirt-software.yaml", "- id: x\n  advice_nb: Oppdater til 9.8p1 – æøå\n"});
   b.files.push_back({"bad-domains.txt", "evil.example\n"});
   return b;
 }
@@ -244,6 +245,23 @@ TEST(RuleBundleTest, TheReaderTrustsNothingInTheDirectory) {
   EXPECT_FALSE(LoadInstalledBundle(dir, key.verify_key(), kNow, 0, &why));
   fs::remove_all(dir);
   EXPECT_FALSE(LoadInstalledBundle(dir, key.verify_key(), kNow, 0, &why));  // nothing installed
+}
+
+TEST(RuleBundleTest, FileReferencesMustNameTheBundlesOwnFiles) {
+  RuleBundle b = Sample();
+  b.files[0].content = "- id: x\n  indicator:\n    domains_file: bad-domains.txt\n";
+  EXPECT_TRUE(CheckRuleFileReferences(b, {}));
+  for (const std::string ref : {"/etc/passwd", "../bad-domains.txt", "lists/bad-domains.txt",
+                                "other.txt"}) {
+    b.files[0].content = "- id: x\n  indicator:\n    domains_file: [bad-domains.txt, " + ref +
+                         "]\n";
+    auto checked = CheckRuleFileReferences(b, {"DIR/v7/csirt-software.yaml"});
+    ASSERT_FALSE(checked) << ref;
+    EXPECT_NE(checked.error().message.find("DIR/v7/csirt-software.yaml:3:"), std::string::npos)
+        << checked.error().message;
+  }
+  b.files[0].name = "notes.txt";  // not a rule file: not read as YAML
+  EXPECT_TRUE(CheckRuleFileReferences(b, {}));
 }
 
 // Prints the vector docs/formats.md shows (seed 0x01 x 32, one file), and checks it is stable.

@@ -8,15 +8,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
 
 #include "file_util.h"
+#include "rules/yaml.h"
 
 namespace uplink {
 namespace {
 
 using rules::ErrorCode;
 using rules::Result;
+using rules::YamlNode;
 
 constexpr int64_t kFutureSlackS = 24 * 3600;
 
@@ -295,6 +298,41 @@ bool VersionDir(const std::string& name, uint64_t* version) {
          ParseDecimal(std::string_view(name).substr(1), version);
 }
 
+// Every value of a key ending in "_file" (a string or a list of strings), anywhere in the tree.
+Result<> CheckReferences(const YamlNode& node, const std::set<std::string>& names) {
+  auto check = [&](const YamlNode& value) -> Result<> {
+    auto s = value.AsString();
+    if (!s) return tl::make_unexpected(s.error());
+    if (s->find('/') != std::string::npos || !names.contains(*s)) {
+      return tl::make_unexpected(value.ErrorAt(
+          "'" + *s + "' is not a file of the bundle: a rule bundle's *_file must name one of "
+          "its own files, without a path (sensors load the bundle from one directory)"));
+    }
+    return {};
+  };
+  if (node.is_sequence()) {
+    for (const YamlNode& item : node.items()) {
+      if (auto ok = CheckReferences(item, names); !ok) return ok;
+    }
+  } else if (node.is_mapping()) {
+    for (const auto& [key, value] : node.entries()) {
+      auto k = key.AsString();
+      if (k && k->size() > 5 && k->ends_with("_file")) {
+        if (value.is_sequence()) {
+          for (const YamlNode& item : value.items()) {
+            if (auto ok = check(item); !ok) return ok;
+          }
+        } else if (auto ok = check(value); !ok) {
+          return ok;
+        }
+      } else if (auto ok = CheckReferences(value, names); !ok) {
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view BundleRejectionName(BundleRejection why) {
@@ -476,8 +514,10 @@ Result<InstalledBundle> LoadInstalledBundle(const std::string& dir, const Verify
   for (const RuleBundleFile& f : opened->files) {
     std::string path = out.directory + "/" + f.name;
     auto loose = internal::ReadFileBounded(path, f.content.size() + 1, &too_large);
+    // Compared as bytes: std::equal of uint8_t against (signed) char would call every byte
+    // >= 0x80 — UTF-8 text such as the Norwegian advice — different.
     if (!loose || too_large || loose->size() != f.content.size() ||
-        !std::equal(loose->begin(), loose->end(), f.content.begin())) {
+        (!f.content.empty() && std::memcmp(loose->data(), f.content.data(), f.content.size()))) {
       return tl::make_unexpected(
           Refuse(BundleRejection::kTampered, why, path + " differs from the signed bundle"));
     }
@@ -485,6 +525,23 @@ Result<InstalledBundle> LoadInstalledBundle(const std::string& dir, const Verify
   }
   out.bundle = std::move(*opened);
   return out;
+}
+
+Result<void> CheckRuleFileReferences(const RuleBundle& bundle,
+                                     const std::vector<std::string>& sources) {
+  std::set<std::string> names;
+  for (const RuleBundleFile& f : bundle.files) names.insert(f.name);
+  for (size_t i = 0; i < bundle.files.size(); ++i) {
+    const RuleBundleFile& f = bundle.files[i];
+    if (!f.name.ends_with(".yaml")) continue;
+    const std::string source = i < sources.size() && !sources[i].empty() ? sources[i] : f.name;
+    auto docs = rules::ParseYamlDocuments(f.content, source);
+    if (!docs) return tl::make_unexpected(docs.error());
+    for (const YamlNode& doc : *docs) {
+      if (auto ok = CheckReferences(doc, names); !ok) return ok;
+    }
+  }
+  return {};
 }
 
 }  // namespace uplink

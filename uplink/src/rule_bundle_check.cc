@@ -8,49 +8,11 @@
 #include <fstream>
 #include <set>
 
-#include "rules/yaml.h"
-
 namespace uplink {
 namespace {
 
 using rules::ErrorCode;
 using rules::Result;
-using rules::YamlNode;
-
-// Every value of a key ending in "_file" (a string or a list of strings), anywhere in the tree.
-Result<> CheckFileReferences(const YamlNode& node, const std::set<std::string>& names) {
-  auto check = [&](const YamlNode& value) -> Result<> {
-    auto s = value.AsString();
-    if (!s) return tl::make_unexpected(s.error());
-    if (s->find('/') != std::string::npos || !names.contains(*s)) {
-      return tl::make_unexpected(value.ErrorAt(
-          "'" + *s + "' is not a file of the bundle: a rule bundle's *_file must name one of "
-          "its own files, without a path (sensors load the bundle from one directory)"));
-    }
-    return {};
-  };
-  if (node.is_sequence()) {
-    for (const YamlNode& item : node.items()) {
-      if (auto ok = CheckFileReferences(item, names); !ok) return ok;
-    }
-  } else if (node.is_mapping()) {
-    for (const auto& [key, value] : node.entries()) {
-      auto k = key.AsString();
-      if (k && k->size() > 5 && k->ends_with("_file")) {
-        if (value.is_sequence()) {
-          for (const YamlNode& item : value.items()) {
-            if (auto ok = check(item); !ok) return ok;
-          }
-        } else if (auto ok = check(value); !ok) {
-          return ok;
-        }
-      } else if (auto ok = CheckFileReferences(value, names); !ok) {
-        return ok;
-      }
-    }
-  }
-  return {};
-}
 
 void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
   for (size_t at = s->find(from); at != std::string::npos; at = s->find(from, at + to.size())) {
@@ -74,14 +36,8 @@ Result<rules::engine::RuleSet> CheckBundleRules(const RuleBundle& bundle,
   auto source_of = [&](size_t i) {
     return i < sources.size() && !sources[i].empty() ? sources[i] : bundle.files[i].name;
   };
-  for (size_t i = 0; i < bundle.files.size(); ++i) {
-    const RuleBundleFile& f = bundle.files[i];
-    if (!f.name.ends_with(".yaml")) continue;
-    auto docs = rules::ParseYamlDocuments(f.content, source_of(i));
-    if (!docs) return tl::make_unexpected(docs.error());
-    for (const YamlNode& doc : *docs) {
-      if (auto ok = CheckFileReferences(doc, names); !ok) return tl::make_unexpected(ok.error());
-    }
+  if (auto ok = CheckRuleFileReferences(bundle, sources); !ok) {
+    return tl::make_unexpected(ok.error());
   }
   if (std::none_of(bundle.files.begin(), bundle.files.end(),
                    [](const RuleBundleFile& f) { return f.name.ends_with(".yaml"); })) {

@@ -89,6 +89,12 @@ Result<RuleBundleSource::Candidate> RuleBundleSource::Verify(int64_t now_s) {
     return refuse(loaded.error());
   }
   const uplink::RuleBundle& b = loaded->bundle;
+  // Signed, but the rules may only read the bundle's own files (indicator lists): never files
+  // elsewhere on this machine that the signature does not cover.
+  if (auto ok = uplink::CheckRuleFileReferences(b, loaded->paths); !ok) {
+    return refuse(rules::Error{ErrorCode::kRejected,
+                               "rule bundle refused (file reference): " + ok.error().message});
+  }
   Candidate out;
   out.version = b.version;
   out.created_s = b.created_s;

@@ -37,7 +37,9 @@ uplink::SigningKey Key(uint8_t b) {
 }
 
 std::string Rule(const std::string& id) {
+  // Non-ASCII UTF-8 as in the shipped packs (the Norwegian advice).
   return "- id: " + id + "\n  title: Telnet in use\n  severity: high\n"
+         "  advice_nb: Slå av Telnet – bruk SSH (æøå)\n"
          "  policy: {service: telnet}\n";
 }
 
@@ -283,6 +285,24 @@ TEST_F(RuleSourceTest, ABundleWhoseRulesDoNotLoadNeverStopsTheSensor) {
   const uint64_t failures = a->rules_state().reload_failures;
   ASSERT_TRUE(a->CheckBundle(now_ * 1'000'000, &reloaded));  // not retried
   EXPECT_EQ(a->rules_state().reload_failures, failures);
+}
+
+TEST_F(RuleSourceTest, ABundleReadingFilesOutsideItselfIsRefused) {
+  // Signed with the right key, but its rule reads an indicator list from elsewhere on the
+  // sensor: data the signature does not cover.
+  std::ofstream(dir_ + "/outside.txt") << "203.0.113.9\n";
+  Install(2, rules_key_, 30 * 86400, "",
+          "- id: csirt-c2\n  title: C2\n  severity: high\n  indicator:\n    ips_file: " + dir_ +
+              "/outside.txt\n");
+  auto a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->rules_state().bundle_version, 0u);
+  EXPECT_NE(a->rules_state().bundle_error.find("file reference"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_NE(a->rules_state().bundle_error.find("/v2/csirt.yaml:5:"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_FALSE(HasRule(*a, "csirt-c2"));
+  EXPECT_TRUE(HasRule(*a, "policy-telnet"));
 }
 
 TEST_F(RuleSourceTest, ARefusedBundleIsNotReloadedEveryMinute) {

@@ -72,6 +72,14 @@ rules::Result<RuleBundle> OpenRuleBundle(std::span<const uint8_t> bytes, const V
                                          int64_t now_s, uint64_t installed_version,
                                          BundleRejection* why);
 
+// A bundle is read from one directory, so every `*_file` key in its *.yaml files (indicator
+// lists) must name one of its own files by its plain name; anything else — a path into another
+// directory, an absolute path (data the signature does not cover) — fails with
+// "SOURCE:line:column: ..." (sources[i] names files[i] in messages; empty: the name). Checked by
+// `rules publish` before signing and by the sensor before it runs a bundle.
+rules::Result<void> CheckRuleFileReferences(const RuleBundle& bundle,
+                                            const std::vector<std::string>& sources);
+
 // The layout in a bundle directory:
 //   DIR/current          "v<N>\n", replaced atomically: the installed version
 //   DIR/v<N>/bundle.utb  the signed bundle as received
