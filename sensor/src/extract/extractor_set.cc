@@ -816,8 +816,17 @@ void ExtractorSet::Impl::Dhcp(const FlowRecord& flow, const DecodedPacket& packe
     DhcpTransaction t;
     t.ts_us = ts;
     t.flow = &flow;
-    t.client_addr = m.ciaddr;
-    if (m.server_id) t.server_addr = *m.server_id;
+    // As Zeek's dhcp.log (its dhcp-all-msg-types baseline): the addresses the two ends used,
+    // unless 0.0.0.0 or broadcast; else ciaddr and the server identifier (option 54).
+    const rules::IpAddress broadcast = rules::IpAddress::FromV4(0xffffffff);
+    const rules::IpAddress& client_ip = m.op == 1 ? packet.src : packet.dst;
+    const rules::IpAddress& server_ip = m.op == 1 ? packet.dst : packet.src;
+    t.client_addr = set(client_ip) && client_ip != broadcast ? client_ip : m.ciaddr;
+    if (set(server_ip) && server_ip != broadcast) {
+      t.server_addr = server_ip;
+    } else if (m.server_id) {
+      t.server_addr = *m.server_id;
+    }
     t.mac = m.chaddr;
     t.host_name = m.host_name;
     t.client_fqdn = m.fqdn;

@@ -222,6 +222,18 @@ TEST(ProtocolLogsTest, Z14DhcpLogHasEveryMessageZeekMerged) {
   EXPECT_TRUE(domains.count("cmu.edu"));
   EXPECT_TRUE(assigned.count("128.2.6.189"));
   EXPECT_TRUE(leases.count(900.0));
+  // Zeek's client_addr/server_addr: the ends' addresses unless 0.0.0.0 or broadcast (its merged
+  // first line has 128.2.6.97 and 128.2.6.152, its RELEASE and INFORM lines neither).
+  for (const Json& j : run.Lines("dhcp")) {
+    const std::string type = j["msg_types"][0];
+    if (type == "OFFER") {
+      EXPECT_EQ(j.value("client_addr", "-"), "128.2.6.97") << j.dump();
+      EXPECT_EQ(j.value("server_addr", "-"), "128.2.6.152") << j.dump();
+    } else if (type == "RELEASE" || type == "INFORM") {
+      EXPECT_FALSE(j.contains("client_addr")) << j.dump();
+      EXPECT_FALSE(j.contains("server_addr")) << j.dump();
+    }
+  }
 }
 
 TEST(ProtocolLogsTest, DnsLogHasQueriesAnswersAndTtls) {
