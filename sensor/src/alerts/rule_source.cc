@@ -65,13 +65,21 @@ Result<std::unique_ptr<RuleBundleSource>> RuleBundleSource::Open(
     std::string dir, const std::string& public_key_pem_path, std::string state_path) {
   auto key = uplink::VerifyKey::LoadPemFile(public_key_pem_path);
   if (!key) return rules::Fail(key.error(), "alerts.rules_public_key: ");
+  // A damaged state file does not stop the sensor (it runs its configured rules), but no bundle
+  // runs until it is repaired: without it a rollback could not be recognised.
   auto accepted = ReadState(state_path);
-  if (!accepted) return tl::make_unexpected(accepted.error());
-  return std::unique_ptr<RuleBundleSource>(
-      new RuleBundleSource(std::move(dir), *key, std::move(state_path), *accepted));
+  auto source = std::unique_ptr<RuleBundleSource>(new RuleBundleSource(
+      std::move(dir), *key, std::move(state_path), accepted ? *accepted : 0));
+  if (!accepted) source->state_error_ = accepted.error().message;
+  return source;
 }
 
 Result<RuleBundleSource::Candidate> RuleBundleSource::Verify(int64_t now_s) {
+  if (!state_error_.empty()) {
+    return rules::Fail(ErrorCode::kRejected,
+                       "rule bundle refused (rollback guard unreadable): " + state_error_ +
+                           " — repair it (the highest version this sensor ran) or remove it");
+  }
   // The version `current` names now: what is remembered when it is refused.
   auto installed = uplink::InstalledBundleVersion(dir_);
   const uint64_t seen = installed ? *installed : 0;

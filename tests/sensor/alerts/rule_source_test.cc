@@ -305,6 +305,19 @@ TEST_F(RuleSourceTest, ABundleReadingFilesOutsideItselfIsRefused) {
   EXPECT_TRUE(HasRule(*a, "policy-telnet"));
 }
 
+TEST_F(RuleSourceTest, ADamagedStateFileRefusesBundlesButTheSensorRuns) {
+  Install(3, rules_key_, 30 * 86400, "csirt-telnet-v3");
+  std::ofstream(dir_ + "/inventory.db.rules-bundle") << "\x01\x02garbage";
+  auto a = Open();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->rules_state().bundle_version, 0u);
+  EXPECT_NE(a->rules_state().bundle_error.find("rollback guard unreadable"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_NE(a->rules_state().bundle_error.find("inventory.db.rules-bundle"), std::string::npos)
+      << a->rules_state().bundle_error;
+  EXPECT_TRUE(HasRule(*a, "policy-telnet"));
+}
+
 TEST_F(RuleSourceTest, ARefusedBundleIsNotReloadedEveryMinute) {
   Install(3, Key(9), 30 * 86400, "foreign");
   auto a = Open();

@@ -27,8 +27,9 @@ inline constexpr int64_t kRulesExpiringWarnS = 7 * 86400;
 
 class RuleBundleSource {
  public:
-  // public_key_pem_path: the CSIRT's rules public key (PEM). state_path: where the highest
-  // accepted version is kept (created when missing).
+  // public_key_pem_path: the CSIRT's rules public key (PEM; an error when it does not load).
+  // state_path: where the highest accepted version is kept (created when missing; when it cannot
+  // be read, Verify refuses every bundle and says so, and the sensor runs its configured rules).
   static rules::Result<std::unique_ptr<RuleBundleSource>> Open(
       std::string dir, const std::string& public_key_pem_path, std::string state_path);
 
@@ -82,6 +83,7 @@ class RuleBundleSource {
   int64_t running_expires_s_ = 0;
   int64_t running_created_s_ = 0;
   uint64_t refused_version_ = 0;   // the installed version last refused (not retried)
+  std::string state_error_;        // the state file is unreadable: every bundle is refused
 };
 
 }  // namespace sensor
