@@ -1,9 +1,15 @@
 // The collector offers a newly published rule bundle without waiting to be asked
 // (CollectorServer::OfferNewerBundle): only to uplinks that reported an older version, each
-// once, a bounded number per call; requests are still answered as before.
+// once, a bounded number per call; requests are still answered as before. And the offline path:
+// `utkikk-uplink --install-bundle FILE` with the same checks.
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "transport_fakes.h"
+#include "uplink/rule_bundle.h"
 #include "uplink/transport/collector_server.h"
 
 namespace uplink {
@@ -78,6 +84,71 @@ TEST(BundleOfferTest, OffersAreSpreadOverCallsAndNeedAPeer) {
   EXPECT_EQ(server.OfferNewerBundle(16), 8u);
   EXPECT_EQ(server.OfferNewerBundle(16), 0u);
   EXPECT_EQ(link.down.size(), 40u);
+}
+
+std::string RunCommand(const std::string& command, int* status) {
+  std::string output;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  *status = ::pclose(pipe);
+  return output;
+}
+
+SigningKey KeyFromByte(uint8_t b) {
+  std::array<uint8_t, kEd25519SeedSize> seed{};
+  seed.fill(b);
+  return *SigningKey::FromSeed(seed);
+}
+
+TEST(InstallBundleCommandTest, VerifiesAndInstallsABundleCarriedByHand) {
+  const std::string dir = testing::FreshDir("install");
+  const SigningKey rules_key = KeyFromByte(3);
+  std::ofstream(dir + "/rules.pub.pem") << *rules_key.verify_key().ToPem();
+  // The sensor's files need not exist for --install-bundle: it only reads the rules settings.
+  std::ofstream(dir + "/uplink.yaml")
+      << "sensor_id: s1\nspool_dir: " << dir << "/spool\nstate_dir: " << dir
+      << "/state\nsigning_key: " << dir << "/none.pem\ntls_cert: " << dir
+      << "/none.crt\ntls_key: " << dir << "/none.key\ntls_ca: " << dir << "/none.ca\n";
+  std::ofstream(dir + "/with-rules.yaml")
+      << std::ifstream(dir + "/uplink.yaml").rdbuf() << "rules_public_key: " << dir
+      << "/rules.pub.pem\nrules_bundle_dir: " << dir << "/bundles\n";
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto write = [&](uint64_t version, const SigningKey& key, const std::string& name) {
+    RuleBundle b;
+    b.version = version;
+    b.created_s = now - 60;
+    b.expires_s = now + 86400;
+    b.files.push_back({"csirt.yaml", "[]\n"});
+    auto bytes = BuildRuleBundle(b, key);
+    ASSERT_TRUE(bytes);
+    std::ofstream(dir + "/" + name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes->data()),
+               static_cast<std::streamsize>(bytes->size()));
+  };
+  write(2, rules_key, "v2.utb");
+  write(1, rules_key, "v1.utb");
+  write(5, KeyFromByte(4), "foreign.utb");
+  const std::string bin = std::string(BUILD_DIR) + "/utkikk-uplink --config " + dir;
+  int status = -1;
+  std::string out = RunCommand(bin + "/uplink.yaml --install-bundle " + dir + "/v2.utb", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("rules_public_key"), std::string::npos) << out;
+
+  out = RunCommand(bin + "/with-rules.yaml --install-bundle " + dir + "/v2.utb", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(InstalledBundleVersion(dir + "/bundles").value_or(0), 2u);
+  for (const auto& [file, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"v2.utb", "already installed"},
+           {"v1.utb", "rollback"},
+           {"foreign.utb", "wrong key"},
+           {"missing.utb", "cannot read"}}) {
+    out = RunCommand(bin + "/with-rules.yaml --install-bundle " + dir + "/" + file, &status);
+    EXPECT_NE(status, 0) << file;
+    EXPECT_NE(out.find(reason), std::string::npos) << file << ": " << out;
+  }
+  EXPECT_EQ(InstalledBundleVersion(dir + "/bundles").value_or(0), 2u);
 }
 
 }  // namespace
