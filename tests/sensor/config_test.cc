@@ -102,6 +102,18 @@ INSTANTIATE_TEST_SUITE_P(
                 "utkikk.yaml:3:1: while parsing a flow node: did not find expected node content"}),
     [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
+TEST(SensorConfigTest, ProtocolLogsSwitch) {
+  auto defaults = ParseSensorConfig("member_id: m\n", "c.yaml");
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_TRUE(defaults->logs.protocol_logs);
+  auto off = ParseSensorConfig("member_id: m\nlogs:\n  protocol_logs: false\n", "c.yaml");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->logs.protocol_logs);
+  auto bad = ParseSensorConfig("member_id: m\nlogs:\n  protocol_logs: sometimes\n", "c.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "c.yaml:3:18: expected true or false, not 'sometimes'");
+}
+
 TEST(SensorConfigTest, MissingFileNamesThePath) {
   auto config = LoadSensorConfig("/nonexistent/utkikk.yaml");
   ASSERT_FALSE(config);
