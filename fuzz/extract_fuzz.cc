@@ -11,23 +11,10 @@
 #include "sensor/extract/extractor_set.h"
 #include "sensor/output/protocol_log.h"
 
-namespace {
-
-class NullSink : public rules::FactSink {
- public:
-  void OnAddress(const rules::AddressFact&) override {}
-  void OnName(const rules::NameFact&) override {}
-  void OnOs(const rules::OsFact&) override {}
-  void OnService(const rules::ServiceFact&) override {}
-  void OnSoftware(const rules::SoftwareFact&) override {}
-};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sensor;
   std::span<const uint8_t> bytes(data, size);
-  static NullSink sink;
+  static rules::NullFactSink sink;
   static ExtractorSet extract(ExtractConfig{}, nullptr, sink, {});
   // The protocol logs' records are built (attributes, DNS/DHCP transactions); their directory
   // cannot exist (a path under /dev/null), so nothing is written.

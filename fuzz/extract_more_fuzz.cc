@@ -9,19 +9,6 @@
 #include "extract/parsers.h"
 #include "sensor/extract/extractor_set.h"
 
-namespace {
-
-class NullSink : public rules::FactSink {
- public:
-  void OnAddress(const rules::AddressFact&) override {}
-  void OnName(const rules::NameFact&) override {}
-  void OnOs(const rules::OsFact&) override {}
-  void OnService(const rules::ServiceFact&) override {}
-  void OnSoftware(const rules::SoftwareFact&) override {}
-};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sensor;
   using namespace sensor::extract;
@@ -55,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  static NullSink sink;
+  static rules::NullFactSink sink;
   static ExtractorSet extract(ExtractConfig{}, nullptr, sink, {});
   const auto client = rules::IpAddress::FromV4(0xc0000201);
   const auto server = rules::IpAddress::FromV4(0x0a000001);

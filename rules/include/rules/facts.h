@@ -95,4 +95,14 @@ class FactSink {
   virtual void OnSoftware(const SoftwareFact& fact) = 0;
 };
 
+// Drops every fact: for callers that need a sink but not the facts (fuzz targets, tests).
+class NullFactSink : public FactSink {
+ public:
+  void OnAddress(const AddressFact&) override {}
+  void OnName(const NameFact&) override {}
+  void OnOs(const OsFact&) override {}
+  void OnService(const ServiceFact&) override {}
+  void OnSoftware(const SoftwareFact&) override {}
+};
+
 }  // namespace rules

@@ -21,15 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class NullSink : public rules::FactSink {
- public:
-  void OnAddress(const rules::AddressFact&) override {}
-  void OnName(const rules::NameFact&) override {}
-  void OnOs(const rules::OsFact&) override {}
-  void OnService(const rules::ServiceFact&) override {}
-  void OnSoftware(const rules::SoftwareFact&) override {}
-};
-
 uplink::SigningKey Key(uint8_t b) {
   std::array<uint8_t, 32> seed{};
   seed.fill(b);
@@ -113,7 +104,7 @@ class RuleSourceTest : public ::testing::Test {
   std::string dir_;
   int64_t now_ = 0;
   uplink::SigningKey rules_key_ = Key(7);
-  NullSink next_;
+  rules::NullFactSink next_;
 };
 
 TEST_F(RuleSourceTest, AVerifiedBundleReplacesTheConfiguredRules) {
