@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "extract/crypto.h"  // Md5Hex, Sha256Hex
 #include "rules/facts.h"
 #include "rules/ip_address.h"
 
@@ -325,10 +326,6 @@ struct NeighborInfo {
 };
 // `frame`: the Ethernet frame (from the destination MAC).
 std::optional<NeighborInfo> ParseLldpOrCdp(Bytes frame);
-
-// ---- Hashes (OpenSSL EVP), lower-case hex.
-std::string Md5Hex(std::string_view data);
-std::string Sha256Hex(std::string_view data);
 
 // ---- TlsHandshakeReader::Feed (a template: the callback is inlined).
 inline constexpr size_t kMaxHandshakeBytes = 65536;

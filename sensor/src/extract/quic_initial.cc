@@ -3,21 +3,14 @@
 // the ClientHello in its CRYPTO frames is readable — SNI, JA4 with 'q', and transport parameters
 // such as Google's user agent (0x3129). Versions: 1 (RFC 9001 5.2 salt) and drafts 29-32
 // (draft-ietf-quic-tls-29 5.2 salt). Version 2 (RFC 9369) uses other labels: not decoded.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <array>
 #include <cstring>
-#include <memory>
 
+#include "extract/crypto.h"
 #include "extract/parsers.h"
 
 namespace sensor::extract {
 namespace {
-
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
 
 bool ReadVarint(Bytes b, size_t* pos, uint64_t* out) {
   if (*pos >= b.size()) return false;
@@ -45,10 +38,9 @@ bool ExpandLabel(const uint8_t* secret, const char* label, uint8_t* out, size_t 
   n += label_len - 6;
   info[n++] = 0;  // empty context
   info[n++] = 1;  // the HKDF block counter
-  uint8_t block[32];
-  unsigned int got = 0;
-  if (HMAC(EVP_sha256(), secret, 32, info, n, block, &got) == nullptr || got != 32) return false;
-  std::memcpy(out, block, length);
+  Sha256Digest block;
+  if (!HmacSha256({secret, 32}, {info, n}, &block)) return false;
+  std::memcpy(out, block.data(), length);
   return true;
 }
 
@@ -70,13 +62,11 @@ std::optional<QuicKeys> QuicClientInitialKeys(uint32_t version, Bytes dcid) {
     return std::nullopt;
   }
   // RFC 9001 5.2: initial_secret = HKDF-Extract(salt, DCID); the client's is "client in".
-  uint8_t initial[32], client[32];
-  unsigned int got = 0;
-  if (HMAC(EVP_sha256(), salt, 20, dcid.data(), dcid.size(), initial, &got) == nullptr) {
-    return std::nullopt;
-  }
+  Sha256Digest initial;
+  if (!HmacSha256({salt, 20}, dcid, &initial)) return std::nullopt;
+  uint8_t client[32];
   QuicKeys k;
-  if (!ExpandLabel(initial, "client in", client, 32) ||
+  if (!ExpandLabel(initial.data(), "client in", client, 32) ||
       !ExpandLabel(client, "quic key", k.key.data(), 16) ||
       !ExpandLabel(client, "quic iv", k.iv.data(), 12) ||
       !ExpandLabel(client, "quic hp", k.hp.data(), 16)) {
@@ -114,15 +104,8 @@ std::optional<std::vector<uint8_t>> QuicInitialCrypto(Bytes d) {
   std::memcpy(iv, keys->iv.data(), 12);
 
   // Header protection (RFC 9001 5.4): the sample starts 4 bytes after the packet number's start.
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
-  uint8_t mask[32];
-  int mask_len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ecb(), nullptr, hp.data(), nullptr) != 1 ||
-      EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), mask, &mask_len, d.data() + pn_offset + 4, 16) != 1 ||
-      mask_len != 16) {
-    return std::nullopt;
-  }
+  uint8_t mask[16];
+  if (!Aes128Block(hp.data(), d.data() + pn_offset + 4, mask)) return std::nullopt;
   std::vector<uint8_t> header(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(pn_offset + 4));
   header[0] ^= mask[0] & 0x0f;
   const size_t pn_len = (header[0] & 0x03) + 1;
@@ -139,18 +122,7 @@ std::optional<std::vector<uint8_t>> QuicInitialCrypto(Bytes d) {
 
   // AEAD_AES_128_GCM (RFC 9001 5.3): AAD = the unprotected header.
   std::vector<uint8_t> plain(payload_len - 16);
-  int out_len = 0, final_len = 0;
-  ctx.reset(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), iv) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &out_len, header.data(),
-                        static_cast<int>(header.size())) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), plain.data(), &out_len, payload,
-                        static_cast<int>(plain.size())) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16,
-                          const_cast<uint8_t*>(payload + plain.size())) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), plain.data() + out_len, &final_len) != 1) {
+  if (!Aes128GcmOpen(key.data(), iv, header, {payload, payload_len}, plain.data())) {
     return std::nullopt;  // not an Initial of this connection, or damaged
   }
 

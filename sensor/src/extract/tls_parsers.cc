@@ -62,26 +62,6 @@ std::vector<uint16_t> U16List(Bytes b) {
   return out;
 }
 
-std::string HexOf(const unsigned char* digest, unsigned int length) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
-
-std::string Digest(const EVP_MD* md, std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, md, nullptr) != 1) {
-    return {};
-  }
-  return HexOf(digest, length);
-}
-
 void AppendHex4(std::string* out, uint16_t v) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back(kHex[(v >> 12) & 15]);
@@ -738,25 +718,6 @@ std::optional<CertificateInfo> ParseCertificate(Bytes der) {
   CertificateInfo info;
   if (ParseCertificateDer(der, &info)) return info;
   return ParseCertificateOpenSsl(der);  // anything unusual: OpenSSL decides
-}
-
-// The digests are fetched from the provider once: EVP_md5() and EVP_sha256() make every
-// EVP_Digest look its implementation up again (OpenSSL 3), which costs more than the hashing of a
-// JA3/JA4 string. Fetched EVP_MDs are immutable and may be shared between threads.
-namespace {
-const EVP_MD* FetchedDigest(const char* name, const EVP_MD* fallback) {
-  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's lifetime
-  return md != nullptr ? md : fallback;
-}
-}  // namespace
-
-std::string Md5Hex(std::string_view data) {
-  static const EVP_MD* const kMd5 = FetchedDigest("MD5", EVP_md5());
-  return Digest(kMd5, data);
-}
-std::string Sha256Hex(std::string_view data) {
-  static const EVP_MD* const kSha256 = FetchedDigest("SHA256", EVP_sha256());
-  return Digest(kSha256, data);
 }
 
 std::optional<ServerHello> ParseServerHello(Bytes b) {
