@@ -173,6 +173,9 @@ class MappedPcapFileSource final : public PacketSource {
   std::string name() const override { return "file " + path_; }
   uint64_t bytes_read() const override { return offset_; }
   uint64_t bytes_total() const override { return size_; }
+  // ReleaseBehind drops only pages before the record being read; a dropped page of a private
+  // read-only file mapping reads back from the file, so the previous frame stays valid.
+  bool frames_outlive_next() const override { return true; }
 
  private:
   static constexpr uint32_t kMaxCaplen = 262144 * 4;  // libpcap accepts up to its snap maximum

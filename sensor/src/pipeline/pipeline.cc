@@ -125,13 +125,27 @@ void Pipeline::ReportWeird(int64_t ts_us, Weird weird, const DecodedPacket& pack
   sink_->OnWeird(ts_us, weird, packet, flow);
 }
 
-void Pipeline::OnPacket(const PacketView& frame) {
+void Pipeline::OnPacket(const PacketView& frame, const PacketView* next) {
   ++packets_;
   bytes_ += frame.wire_length;
   if (frame.timestamp_us > now_us_) {
     now_us_ = frame.timestamp_us;
   }
-  bool usable = decoder_.Decode(frame, &packet_);
+  bool usable;
+  if (ahead_bytes_ != nullptr && ahead_bytes_ == frame.bytes.data()) {
+    std::swap(packet_, ahead_);
+    usable = ahead_usable_;
+  } else {
+    usable = decoder_.Decode(frame, &packet_);
+  }
+  ahead_bytes_ = nullptr;
+  if (next != nullptr) {
+    // Decoding is stateless apart from the decoder's counters, so doing it a packet early
+    // changes nothing but when the flow table's memory is touched.
+    ahead_usable_ = decoder_.Decode(*next, &ahead_);
+    ahead_bytes_ = next->bytes.data();
+    if (ahead_usable_) flows_.Prefetch(ahead_);
+  }
   if (packet_.weird != Weird::kNone) {
     weirds_.Add(packet_.weird);
   }
@@ -245,15 +259,36 @@ rules::Result<> RunCapture(PacketSource& source, Pipeline& pipeline,
   auto last_progress = std::chrono::steady_clock::now();
   auto last_stats = last_progress;
   uint64_t count = 0;
+  // A source whose frames outlive the next read (a mapped file) is read one packet ahead, so the
+  // pipeline can prefetch the next packet's flow while it processes this one.
+  const bool look_ahead = source.frames_outlive_next();
+  PacketView ahead;
+  bool have_ahead = false;
   while (!stop.load(std::memory_order_relaxed)) {
-    auto more = source.Next(&frame);
+    rules::Result<bool> more = true;
+    if (have_ahead) {
+      frame = ahead;
+      have_ahead = false;
+    } else {
+      more = source.Next(&frame);
+    }
+    if (more && *more && look_ahead) {
+      auto next = source.Next(&ahead);
+      if (!next) {
+        pipeline.OnPacket(frame);  // the last good packet, then the read error
+        ++count;
+        more = tl::make_unexpected(next.error());
+      } else {
+        have_ahead = *next;
+      }
+    }
     if (!more) {
       pipeline.SetCaptureStats(source.stats());
       (void)pipeline.Finish();  // keep what was processed; the read error is the news
       return rules::Fail(more.error(), "reading " + source.name() + ": ");
     }
     if (*more) {
-      pipeline.OnPacket(frame);
+      pipeline.OnPacket(frame, have_ahead ? &ahead : nullptr);
       ++count;
       if ((count & 0xfff) != 0) {
         continue;

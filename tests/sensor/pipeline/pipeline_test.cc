@@ -1,8 +1,16 @@
 #include "sensor/pipeline/pipeline.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "sensor/capture/packet_source.h"
 
 namespace sensor {
 namespace {
@@ -143,6 +151,102 @@ TEST_F(PipelineTest, QuietTickExpiresIdleFlows) {
   pipeline_->Tick(kT0 + 120'000'000);  // past the 1 min UDP idle timeout
   ASSERT_EQ(r_.flows.size(), 1u);
   EXPECT_EQ(std::get<1>(r_.flows[0]), FlowEndReason::kIdle);
+}
+
+TEST_F(PipelineTest, AnAnnouncedNextPacketThatDoesNotComeIsDecodedAfresh) {
+  auto a = UdpFrame(0x0A000001, 0x0A000002, 1000, 2000, 10);
+  auto b = UdpFrame(0x0A000003, 0x0A000004, 1000, 2000, 10);
+  auto c = UdpFrame(0x0A000005, 0x0A000006, 1000, 2000, 10);
+  PacketView va{kT0, static_cast<uint32_t>(a.size()), 1, a};
+  PacketView vb{kT0, static_cast<uint32_t>(b.size()), 1, b};
+  PacketView vc{kT0, static_cast<uint32_t>(c.size()), 1, c};
+  pipeline_->OnPacket(va, &vb);
+  pipeline_->OnPacket(vc);  // not b: b's early decode must not be used
+  ASSERT_TRUE(pipeline_->Finish());
+  ASSERT_EQ(r_.flows.size(), 2u);
+  EXPECT_EQ(std::get<0>(r_.flows[0]), "10.0.0.1>10.0.0.2");
+  EXPECT_EQ(std::get<0>(r_.flows[1]), "10.0.0.5>10.0.0.6");
+}
+
+// Forwards a source but hides that its frames outlive the next read: RunCapture without
+// look-ahead, the reference for the mapped file's look-ahead.
+class NoLookAhead : public PacketSource {
+ public:
+  explicit NoLookAhead(PacketSourcePtr inner) : inner_(std::move(inner)) {}
+  rules::Result<bool> Next(PacketView* packet) override { return inner_->Next(packet); }
+  bool at_end() const override { return inner_->at_end(); }
+  CaptureStats stats() const override { return inner_->stats(); }
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  PacketSourcePtr inner_;
+};
+
+// A classic pcap of `frames` (one microsecond apart), optionally cut inside a last record.
+std::string WritePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames,
+                      bool truncated_tail) {
+  std::string out;
+  auto put32 = [&out](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  auto put16 = [&out](uint16_t v) { out.append(reinterpret_cast<const char*>(&v), 2); };
+  put32(0xa1b2c3d4);
+  put16(2);
+  put16(4);
+  put32(0);
+  put32(0);
+  put32(65535);
+  put32(1);  // Ethernet
+  uint32_t usec = 0;
+  for (const auto& f : frames) {
+    put32(1767600000);
+    put32(usec++);
+    put32(static_cast<uint32_t>(f.size()));
+    put32(static_cast<uint32_t>(f.size()));
+    out.append(reinterpret_cast<const char*>(f.data()), f.size());
+  }
+  if (truncated_tail) {
+    put32(1767600000);
+    put32(usec);
+    put32(100);
+    put32(100);
+    out.append(10, '\0');  // 10 of the 100 bytes the record claims
+  }
+  std::ofstream(path, std::ios::binary) << out;
+  return path;
+}
+
+TEST(RunCaptureTest, LookAheadOnAMappedFileGivesTheSameFlowsAndStillReportsATruncatedTail) {
+  const std::string dir = testing::TempDir() + "/run_capture_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::vector<std::vector<uint8_t>> frames;
+  for (uint32_t i = 0; i < 50; ++i) {
+    frames.push_back(UdpFrame(0x0A000001 + i % 7, 0xC0000201, static_cast<uint16_t>(1000 + i % 5),
+                              53, 20 + i));
+  }
+  const std::string path = WritePcap(dir + "/cut.pcap", frames, true);
+  SensorConfig config;
+  config.sensor_id = "s1";
+  std::atomic<bool> stop{false};
+  auto run = [&](bool look_ahead, Recorded* r) {
+    Pipeline pipeline(config, nullptr, std::make_unique<FakeSink>(r));
+    auto source = OpenPcapFile(path);
+    EXPECT_TRUE(source.has_value());
+    if (!source) return std::string();
+    PacketSourcePtr src = std::move(*source);
+    if (!look_ahead) src = std::make_unique<NoLookAhead>(std::move(src));
+    EXPECT_EQ(src->frames_outlive_next(), look_ahead);
+    auto done = RunCapture(*src, pipeline, stop, nullptr);
+    EXPECT_EQ(pipeline.packets(), frames.size());  // every whole packet, then the error
+    return done ? std::string("no error") : done.error().message;
+  };
+  Recorded with, without;
+  const std::string error_with = run(true, &with);
+  const std::string error_without = run(false, &without);
+  EXPECT_NE(error_with.find("truncated"), std::string::npos) << error_with;
+  EXPECT_NE(error_with.find(path), std::string::npos) << error_with;
+  EXPECT_EQ(error_with, error_without);
+  ASSERT_EQ(with.flows.size(), 35u);  // 7 sources x 5 ports, all to one DNS server
+  EXPECT_EQ(with.flows, without.flows);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ class PacketSource {
   // Bytes of the file read so far and its size (both 0 for live sources), for progress lines.
   virtual uint64_t bytes_read() const { return 0; }
   virtual uint64_t bytes_total() const { return 0; }
+  // True when a frame's bytes stay valid across the next call to Next() (a mapped file), so the
+  // caller may look one packet ahead (RunCapture's prefetch); libpcap's buffers do not.
+  virtual bool frames_outlive_next() const { return false; }
 };
 using PacketSourcePtr = std::unique_ptr<PacketSource>;
 

@@ -62,6 +62,9 @@ class FlowTable {
   // TCP state and history, and returns it with *from_orig set to the packet's direction.
   // Expires flows idle at packet.timestamp_us first (time only moves forward).
   FlowRecord& Update(const DecodedPacket& packet, bool* from_orig);
+  // Asks the CPU to bring the index slot of `packet`'s flow into the cache, so that an Update()
+  // for it a packet later does not wait for memory. Changes nothing else.
+  void Prefetch(const DecodedPacket& packet) const;
 
   // Ends flows whose timeout passed at now_us; reports long-lived ones due for an interim record.
   void Advance(int64_t now_us);

@@ -96,7 +96,10 @@ class Pipeline {
   // May be null; borrowed, must outlive the pipeline.
   void SetObserver(PipelineObserver* observer) { observer_ = observer; }
 
-  void OnPacket(const PacketView& frame);
+  // `next`, when given, is the packet that will follow: it is decoded now and its flow's index
+  // slot prefetched while `frame` is processed, and the next OnPacket(*next) uses that decode.
+  // Its bytes must stay valid until then (PacketSource::frames_outlive_next).
+  void OnPacket(const PacketView& frame, const PacketView* next = nullptr);
   // Lets time pass without packets (a live source that is quiet): expires flows, writes stats.
   void Tick(int64_t now_us);
   // Capture counters to put into the next stats record.
@@ -127,6 +130,9 @@ class Pipeline {
   int64_t next_observe_us_ = 0;  // packet time of the next OnTime
   FlowTable flows_;
   DecodedPacket packet_;
+  DecodedPacket ahead_;                      // the decode of the packet announced as `next`
+  const uint8_t* ahead_bytes_ = nullptr;     // its frame's bytes; nullptr: none pending
+  bool ahead_usable_ = false;
   CaptureStats capture_stats_;
   WeirdCounters weirds_;           // decoder and flow anomalies together
   std::array<uint32_t, kWeirdCount> weirds_logged_{};  // this interval, for sampling
