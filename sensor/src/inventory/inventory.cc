@@ -302,7 +302,12 @@ Result<> Inventory::Impl::Init() {
                      // that falls out of the default 2 MiB cache is read back through the WAL
                      // index. Fewer, larger checkpoints (each one syncs).
                      "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; "
-                     "PRAGMA wal_autocheckpoint = 8192");
+                     "PRAGMA wal_autocheckpoint = 8192; "
+                     // Reads (the preload scans every table at start) come straight from a
+                     // mapping of the file instead of a read() and a copy into the page cache
+                     // per page: start-up over a 22 MiB inventory 0.21 -> 0.18 s. Nothing
+                     // truncates the file under the sensor (no VACUUM anywhere).
+                     "PRAGMA mmap_size = 268435456");
       !ok) {
     return Fail(ok.error(), path_ + ": ");
   }
