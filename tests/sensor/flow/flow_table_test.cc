@@ -250,6 +250,35 @@ TEST(FlowTableTest, ManyFlowsStayBoundedAndFindable) {
   EXPECT_GT(h.table.memory_bytes(), 3000 * sizeof(FlowRecord));
 }
 
+// 200,000 live flows: the index grows past 2 MiB onto its huge-page mapping (and is re-mapped on
+// every doubling after that); every flow stays findable through the moves, and Prefetch, which
+// only touches memory, changes nothing.
+TEST(FlowTableTest, ALargeIndexOnItsOwnMappingKeepsEveryFlowFindable) {
+  FlowTableConfig config;
+  config.max_flows = 400000;
+  Harness h(config);
+  constexpr uint32_t kFlows = 200000;
+  auto packet = [](uint32_t i, int64_t ts) {
+    DecodedPacket p = Udp(ts, "10.0.0.1", static_cast<uint16_t>(1024 + i % 60000), kSrv, 53);
+    p.src = rules::IpAddress::FromV4(0x0a000000u + i);
+    return p;
+  };
+  for (uint32_t i = 0; i < kFlows; ++i) {
+    DecodedPacket p = packet(i, 1);
+    h.table.Prefetch(p);
+    h.Feed(p);
+  }
+  ASSERT_EQ(h.table.size(), kFlows);
+  for (uint32_t i = 0; i < kFlows; i += 7) {
+    ASSERT_EQ(h.Feed(packet(i, 2)).orig.packets, 2u) << i;
+  }
+  EXPECT_EQ(h.table.stats().created, kFlows);
+  EXPECT_GT(h.table.memory_bytes(), size_t{kFlows} * 2 * 8);  // index slots alone
+  h.table.Flush();
+  EXPECT_EQ(h.ended.size(), kFlows);
+  EXPECT_EQ(h.table.size(), 0u);
+}
+
 TEST(FlowTableTest, ReportsLongLivedFlowsWithCumulativeCounters) {
   FlowTableConfig config;
   config.report_interval = seconds(10);
