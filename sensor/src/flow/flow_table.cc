@@ -3,65 +3,24 @@
 // lists per timeout class so that expiry looks only at list heads.
 #include "sensor/flow/flow_table.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <vector>
+
+#include "sensor/flow/huge_pages.h"
 
 namespace sensor {
 namespace {
 
-// Memory for the hash index: a flow look-up lands on a random slot of a multi-MiB index, and with
-// 4 KiB pages that also misses the TLB (perf: the index load was most of FlowTable::Find). A large
-// index is therefore mapped aligned to 2 MiB with transparent huge pages requested (MADV_HUGEPAGE;
-// THP "madvise" or "always"); without THP the advice is ignored and the pages are ordinary ones.
-// (The record chunks on huge pages measured no faster: the records are touched per packet
-// anyway, and each huge page is zeroed at its first touch.)
-constexpr size_t kHugePage = size_t{2} << 20;
-
-void* MapHuge(size_t bytes) {
-  const size_t mapped = bytes + kHugePage;  // room to align the start
-  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  const auto start = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
-  if (aligned > start) munmap(p, aligned - start);
-  const uintptr_t end = start + mapped;
-  const uintptr_t used_end = aligned + (bytes + 4095) / 4096 * 4096;
-  if (end > used_end) munmap(reinterpret_cast<void*>(used_end), end - used_end);
-#ifdef MADV_HUGEPAGE
-  madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
-#endif
-  return reinterpret_cast<void*>(aligned);
-}
-
-void UnmapHuge(void* p, size_t bytes) { munmap(p, (bytes + 4095) / 4096 * 4096); }
-
-// std::allocator for small arrays, MapHuge from 2 MiB on.
+// The hash index lives on huge pages once it reaches 2 MiB (huge_pages.h): a flow look-up lands
+// on a random slot, and with 4 KiB pages that also missed the TLB (perf: the index load was most
+// of FlowTable::Find). The record chunks on huge pages measured no faster (the records are touched
+// per packet anyway, and each huge page is zeroed at its first touch), so they stay as they were.
 template <class T>
-struct IndexAllocator {
-  using value_type = T;
-  IndexAllocator() = default;
-  template <class U>
-  IndexAllocator(const IndexAllocator<U>&) {}  // NOLINT: rebinding, as allocators do
-  T* allocate(size_t n) {
-    if (n * sizeof(T) < kHugePage) return std::allocator<T>().allocate(n);
-    return static_cast<T*>(MapHuge(n * sizeof(T)));
-  }
-  void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < kHugePage) {
-      std::allocator<T>().deallocate(p, n);
-    } else {
-      UnmapHuge(p, n * sizeof(T));
-    }
-  }
-  bool operator==(const IndexAllocator&) const { return true; }
-};
+using IndexAllocator = HugePageAllocator<T>;
 
 constexpr uint32_t kNil = 0xffffffffu;
 constexpr size_t kChunkShift = 10;  // 1024 records per chunk

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sensor/flow/huge_pages.h"
+
 namespace sensor::inventory_internal {
 
 struct RowKey {
@@ -93,7 +95,7 @@ class RowMap {
   }
 
   void Grow() {
-    std::vector<Slot> old;
+    std::vector<Slot, HugePageAllocator<Slot>> old;
     old.swap(slots_);
     slots_.assign(old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
@@ -102,7 +104,9 @@ class RowMap {
     }
   }
 
-  std::vector<Slot> slots_;
+  // Huge pages from 2 MiB on (a municipal inventory's ~170,000 rows: 12 MiB of slots, looked up
+  // at random per fact).
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;
   size_t mask_ = 0;
   std::deque<V> values_;
 };
