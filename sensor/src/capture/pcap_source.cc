@@ -18,6 +18,7 @@
 #include <pcap/pcap.h>
 
 #include "capture/c_handles.h"
+#include "sensor/flow/prefetch.h"
 
 namespace sensor {
 namespace {
@@ -156,6 +157,12 @@ class MappedPcapFileSource final : public PacketSource {
                     " captured bytes, only got " + std::to_string(size_ - offset_ - kRecordHeader));
     }
     offset_ += kRecordHeader + caplen;
+    if (size_ - offset_ >= 128) {
+      // The record after this one: its header and first bytes, read by the next call and the
+      // decoder a packet from now (RunCapture reads one ahead).
+      PrefetchLine(map_ + offset_);
+      PrefetchLine(map_ + offset_ + 64);
+    }
     if (caplen > snaplen_) {
       caplen = snaplen_;  // as libpcap does: keep the snap length, skip the rest
     }

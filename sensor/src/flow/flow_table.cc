@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sensor/flow/huge_pages.h"
+#include "sensor/flow/prefetch.h"
 
 namespace sensor {
 namespace {
@@ -224,13 +225,7 @@ class FlowTable::Impl {
   void Prefetch(const DecodedPacket& p) const {
     FlowKey key;
     KeyOf(p, &key);
-    const Slot* slot = &index_[FlowKeyHash{}(key) & mask_];
-#if defined(__x86_64__)
-    // GCC 12 drops __builtin_prefetch here as a statement without effect (IPA pure-const).
-    asm volatile("prefetcht0 %0" : : "m"(*slot));
-#else
-    __builtin_prefetch(slot);
-#endif
+    PrefetchLine(&index_[FlowKeyHash{}(key) & mask_]);
   }
   void Advance(int64_t now_us);
   void Flush();
