@@ -189,18 +189,10 @@ class ExtractorSet::Impl {
     std::string sha256;
   };
   const ParsedCertificate& Certificate(extract::Bytes der);
-  // JA4 (transport 't' or 'q') and JA3 of a ClientHello, memoised by the fields they are made
-  // of: a client sends the same hello, apart from its random and key shares, on every connection.
-  struct ClientHashes {
-    std::string ja4, ja3;
-  };
-  const ClientHashes& ClientHelloHashes(const extract::ClientHello& hello, char transport);
 
   ExtractConfig config_;
   const rules::FingerprintDb* db_;
   std::unordered_map<std::string, ParsedCertificate> certificates_;
-  std::unordered_map<std::string, ClientHashes> client_hashes_;
-  std::string hello_key_;  // scratch for ClientHelloHashes
   std::unordered_map<std::string, std::optional<rules::Identification>> identified_;
   std::optional<rules::Identification> identify_scratch_;  // for banners too long to keep
   rules::FactSink& sink_;
@@ -576,8 +568,7 @@ void ExtractorSet::Impl::OnTlsMessage(FlowRecord& flow, Direction& d, bool from_
       f.role = "client";
       f.kind = "tls_client";
       f.product = which == 0 ? "JA4" : "JA3";
-      const ClientHashes& hashes = ClientHelloHashes(*hello, 't');
-      const std::string& raw = which == 0 ? hashes.ja4 : hashes.ja3;
+      std::string raw = which == 0 ? extract::Ja4(*hello) : extract::Ja3(*hello);
       (which == 0 ? a.ja4 : a.ja3) = raw;
       f.origin = Origin(flow, ts, "tls", raw);
       ++stats_.facts;
@@ -660,35 +651,6 @@ const ExtractorSet::Impl::ParsedCertificate& ExtractorSet::Impl::Certificate(ext
   parsed.info = extract::ParseCertificate(der);
   if (parsed.info) parsed.sha256 = extract::Sha256Hex(key);
   return certificates_.emplace(std::move(key), std::move(parsed)).first->second;
-}
-
-const ExtractorSet::Impl::ClientHashes& ExtractorSet::Impl::ClientHelloHashes(
-    const extract::ClientHello& h, char transport) {
-  constexpr size_t kMaxEntries = 4096;
-  // Everything JA3 (RFC-less, Salesforce's definition) and JA4 (FoxIO's) read, length-prefixed.
-  std::string& key = hello_key_;
-  key.assign(1, transport);
-  auto put = [&key](const auto& values) {
-    const uint32_t n = static_cast<uint32_t>(values.size());
-    key.append(reinterpret_cast<const char*>(&n), sizeof n);
-    if (!values.empty()) {
-      key.append(reinterpret_cast<const char*>(values.data()),
-                 values.size() * sizeof(values.front()));
-    }
-  };
-  key.append(reinterpret_cast<const char*>(&h.legacy_version), sizeof h.legacy_version);
-  put(h.ciphers);
-  put(h.extensions);
-  put(h.groups);
-  put(h.point_formats);
-  put(h.sig_algs);
-  put(h.versions);
-  put(h.alpn);
-  auto it = client_hashes_.find(key);
-  if (it != client_hashes_.end()) return it->second;
-  if (client_hashes_.size() >= kMaxEntries) client_hashes_.clear();
-  ClientHashes hashes{extract::Ja4(h, transport), extract::Ja3(h)};
-  return client_hashes_.emplace(key, std::move(hashes)).first->second;
 }
 
 const rules::Identification* ExtractorSet::Impl::Identify(const char* kind,
@@ -824,7 +786,7 @@ bool ExtractorSet::Impl::QuicClientHello(FlowRecord& flow, const DecodedPacket& 
   }
   FlowAttributes& a = Attributes(flow);
   a.sni = hello->sni.substr(0, 255);
-  a.ja4 = ClientHelloHashes(*hello, 'q').ja4;
+  a.ja4 = extract::Ja4(*hello, 'q');
   rules::SoftwareFact f;
   f.host.ip = flow.id.orig_h;
   f.transport = flow.key.proto;
