@@ -19,19 +19,18 @@ struct CipherCtxFree {
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
+const EVP_MD* FetchedDigest(const char* name, const EVP_MD* fallback) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md != nullptr ? md : fallback;
+}
+
 const EVP_MD* Md5() {
-  static const EVP_MD* const md = [] {
-    const EVP_MD* m = EVP_MD_fetch(nullptr, "MD5", nullptr);
-    return m != nullptr ? m : EVP_md5();
-  }();
+  static const EVP_MD* const md = FetchedDigest("MD5", EVP_md5());
   return md;
 }
 
 const EVP_MD* Sha256() {
-  static const EVP_MD* const md = [] {
-    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return m != nullptr ? m : EVP_sha256();
-  }();
+  static const EVP_MD* const md = FetchedDigest("SHA256", EVP_sha256());
   return md;
 }
 

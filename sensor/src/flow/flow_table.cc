@@ -16,13 +16,6 @@
 namespace sensor {
 namespace {
 
-// The hash index lives on huge pages once it reaches 2 MiB (huge_pages.h): a flow look-up lands
-// on a random slot, and with 4 KiB pages that also missed the TLB (perf: the index load was most
-// of FlowTable::Find). The record chunks on huge pages measured no faster (the records are touched
-// per packet anyway, and each huge page is zeroed at its first touch), so they stay as they were.
-template <class T>
-using IndexAllocator = HugePageAllocator<T>;
-
 constexpr uint32_t kNil = 0xffffffffu;
 constexpr size_t kChunkShift = 10;  // 1024 records per chunk
 constexpr size_t kChunkSize = size_t{1} << kChunkShift;
@@ -343,7 +336,11 @@ class FlowTable::Impl {
   std::vector<std::unique_ptr<Node[]>> chunks_;
   uint32_t allocated_ = 0;  // nodes handed out from chunks so far
   std::vector<uint32_t> free_;
-  std::vector<Slot, IndexAllocator<Slot>> index_;
+  // On huge pages once it reaches 2 MiB (huge_pages.h): a look-up lands on a random slot, and with
+  // 4 KiB pages that also missed the TLB (perf: the slot load was most of Find). The record chunks
+  // on huge pages measured no faster (each record is touched per packet anyway, and a huge page is
+  // zeroed at its first touch), so they stay as they were.
+  std::vector<Slot, HugePageAllocator<Slot>> index_;
   size_t mask_ = 0;
 
   List lists_[kClassCount];
@@ -356,7 +353,7 @@ class FlowTable::Impl {
 };
 
 void FlowTable::Impl::ResizeIndex(size_t capacity) {
-  std::vector<Slot, IndexAllocator<Slot>> old;
+  std::vector<Slot, HugePageAllocator<Slot>> old;
   old.swap(index_);
   index_.assign(capacity, Slot{});
   mask_ = capacity - 1;
