@@ -23,6 +23,13 @@ struct RuleSetImpl {
   // software: normalised vendor:product -> rules
   std::unordered_map<std::string, RuleRefs, StringViewHash, std::equal_to<>> software;
   RuleRefs policy_rules;
+  // policy_rules sorted by what a flow must have to match, so a flow is checked only against
+  // the rules it could match (IndexPolicies; every candidate is still checked in full).
+  struct PolicyIndex {
+    std::unordered_map<std::string, RuleRefs, StringViewHash, std::equal_to<>> by_service;
+    std::unordered_map<uint16_t, RuleRefs> by_port;  // rules without services, with ports
+    RuleRefs others;                                 // rules with neither
+  } policy_index;
   RuleRefs log_rules;
   std::vector<std::unique_ptr<re2::RE2>> log_regex;  // per rule; null when none
 
@@ -40,8 +47,12 @@ struct RuleSetImpl {
   std::vector<std::string> zone_names;
 };
 
+// Rebuilds impl->policy_index from policy_rules and the zones SetNetworks defined.
+void IndexPolicies(RuleSetImpl* impl);
+
 struct RuleSetAccess {
   static RuleSet Make(std::unique_ptr<RuleSetImpl> impl) {
+    IndexPolicies(impl.get());
     RuleSet set;
     set.impl_ = std::move(impl);
     return set;

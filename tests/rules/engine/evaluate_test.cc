@@ -158,6 +158,53 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   EXPECT_TRUE(set.Evaluate(snmp).empty());
 }
 
+// The policy index (rules by service, by port, and the rest) only narrows what is checked: every
+// rule a flow matches still raises, in rule order, whichever way it was found.
+TEST(EvaluateTest, PolicyIndexKeepsEveryMatchInRuleOrder) {
+  RuleSet set = Load(R"(
+- id: any-to-ot
+  title: anything into the OT zone
+  severity: high
+  policy: {resp_zone: ot}
+- id: http-8080
+  title: HTTP on 8080
+  severity: low
+  policy: {service: http, port: 8080}
+- id: port-8080
+  title: port 8080
+  severity: low
+  policy: {port: [8000, 8080]}
+- id: http-or-imap-clear
+  title: HTTP or IMAP without TLS
+  severity: low
+  policy: {service: [imap, http], tls: false}
+)");
+  FlowObservation f;
+  f.orig = Ip("10.1.1.1");
+  f.resp = Ip("10.9.0.1");
+  f.resp_port = 8080;
+  f.service = "HTTP";  // items compare case-insensitively
+  EXPECT_EQ(Ids(set.Evaluate(f)),
+            (std::vector<std::string>{"http-8080", "port-8080", "http-or-imap-clear"}));
+  f.service = "imap,http";  // one rule named by two items raises once
+  EXPECT_EQ(Ids(set.Evaluate(f)),
+            (std::vector<std::string>{"http-8080", "port-8080", "http-or-imap-clear"}));
+  f.resp_port = 80;
+  EXPECT_EQ(Ids(set.Evaluate(f)), std::vector<std::string>{"http-or-imap-clear"});
+  f.service = "";
+  f.resp_port = 8000;
+  EXPECT_EQ(Ids(set.Evaluate(f)), std::vector<std::string>{"port-8080"});
+
+  // A zone no network defines cannot match; once SetNetworks defines it, the rule runs.
+  Networks n;
+  n.local = {*Cidr::Parse("10.0.0.0/8")};
+  n.zones.emplace_back("OT", std::vector<Cidr>{*Cidr::Parse("10.9.0.0/16")});
+  set.SetNetworks(n);
+  EXPECT_EQ(Ids(set.Evaluate(f)), (std::vector<std::string>{"any-to-ot", "port-8080"}));
+  set.SetNetworks(Networks{});
+  EXPECT_EQ(Ids(set.Evaluate(f)), std::vector<std::string>{"port-8080"});
+}
+
 TEST(EvaluateTest, PolicyOverServiceFacts) {
   RuleSet set = Load(kPolicy);
   ServiceFact s;
