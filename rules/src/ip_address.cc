@@ -57,41 +57,81 @@ uint32_t IpAddress::v4() const {
          uint32_t{bytes_[15]};
 }
 
-std::string IpAddress::ToString() const {
-  char buf[INET6_ADDRSTRLEN];
-  if (is_v4()) {
-    inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof(buf));
-  } else {
-    inet_ntop(AF_INET6, bytes_.data(), buf, sizeof(buf));
+namespace {
+
+char* PutOctet(char* p, unsigned v) {
+  if (v >= 100) {
+    *p++ = static_cast<char>('0' + v / 100);
+    v %= 100;
+    *p++ = static_cast<char>('0' + v / 10);
+  } else if (v >= 10) {
+    *p++ = static_cast<char>('0' + v / 10);
   }
-  return buf;
+  *p++ = static_cast<char>('0' + v % 10);
+  return p;
+}
+
+char* PutDottedQuad(char* p, const uint8_t* b) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *p++ = '.';
+    p = PutOctet(p, b[i]);
+  }
+  return p;
+}
+
+}  // namespace
+
+char* IpAddress::Format(char* out) const {
+  if (is_v4()) return PutDottedQuad(out, bytes_.data() + 12);
+  // As glibc's inet_ntop (RFC 5952): lower-case hex without leading zeros; the first longest
+  // run of two or more zero groups becomes "::"; ::a.b.c.d (compatible) keeps the quad.
+  uint16_t words[8];
+  for (int i = 0; i < 8; ++i) {
+    words[i] = static_cast<uint16_t>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
+  }
+  int best = -1;
+  int best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && words[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best = -1;
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = out;
+  for (int i = 0; i < 8; ++i) {
+    if (best >= 0 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+      return PutDottedQuad(p, bytes_.data() + 12);
+    }
+    const unsigned w = words[i];
+    int shift = w >= 0x1000 ? 12 : w >= 0x100 ? 8 : w >= 0x10 ? 4 : 0;
+    for (; shift >= 0; shift -= 4) *p++ = kHex[(w >> shift) & 0xf];
+  }
+  if (best >= 0 && best + best_len == 8) *p++ = ':';
+  return p;
+}
+
+std::string IpAddress::ToString() const {
+  char buf[kMaxText];
+  return std::string(buf, Format(buf));
 }
 
 void IpAddress::AppendTo(std::string* out) const {
-  if (!is_v4()) {
-    out->append(ToString());
-    return;
-  }
-  char buf[16];
-  char* p = buf;
-  for (int i = 12; i < 16; ++i) {
-    unsigned v = bytes_[i];
-    if (v >= 100) {
-      *p++ = static_cast<char>('0' + v / 100);
-      v %= 100;
-      *p++ = static_cast<char>('0' + v / 10);
-      *p++ = static_cast<char>('0' + v % 10);
-    } else if (v >= 10) {
-      *p++ = static_cast<char>('0' + v / 10);
-      *p++ = static_cast<char>('0' + v % 10);
-    } else {
-      *p++ = static_cast<char>('0' + v);
-    }
-    if (i < 15) {
-      *p++ = '.';
-    }
-  }
-  out->append(buf, static_cast<size_t>(p - buf));
+  char buf[kMaxText];
+  out->append(buf, Format(buf));
 }
 
 size_t IpAddressHash::operator()(const IpAddress& a) const noexcept {

@@ -1,5 +1,10 @@
 #include "rules/ip_address.h"
 
+#include <arpa/inet.h>
+
+#include <random>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace rules {
@@ -27,6 +32,38 @@ TEST(IpAddressTest, AppendToMatchesToString) {
     EXPECT_EQ(out, "x" + a->ToString());
   }
   EXPECT_EQ(IpAddress::Parse("::ffff:1.2.3.4")->ToString(), "1.2.3.4");
+}
+
+// Format writes what inet_ntop writes, for every mix of zero and non-zero groups (zero runs of
+// each length and place, the embedded IPv4 forms) and for random addresses.
+TEST(IpAddressTest, FormatAgreesWithInetNtop) {
+  auto check = [](const uint8_t bytes[16]) {
+    IpAddress a = IpAddress::FromV6Bytes(bytes);
+    char want[INET6_ADDRSTRLEN];
+    if (a.is_v4()) {
+      ASSERT_NE(inet_ntop(AF_INET, bytes + 12, want, sizeof want), nullptr);
+    } else {
+      ASSERT_NE(inet_ntop(AF_INET6, bytes, want, sizeof want), nullptr);
+    }
+    char got[IpAddress::kMaxText];
+    ASSERT_EQ(std::string(got, a.Format(got)), want);
+  };
+  const uint16_t values[] = {0, 1, 0xffff, 0x0a0b};
+  for (uint32_t combo = 0; combo < (1u << 16); ++combo) {
+    uint8_t bytes[16];
+    for (int w = 0; w < 8; ++w) {
+      uint16_t v = values[(combo >> (2 * w)) & 3];
+      bytes[2 * w] = static_cast<uint8_t>(v >> 8);
+      bytes[2 * w + 1] = static_cast<uint8_t>(v);
+    }
+    check(bytes);
+  }
+  std::mt19937 rng(5952);
+  for (int n = 0; n < 20000; ++n) {
+    uint8_t bytes[16];
+    for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng() % 3 == 0 ? 0 : rng());
+    check(bytes);
+  }
 }
 
 TEST(IpAddressTest, RejectsGarbage) {

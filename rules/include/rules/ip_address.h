@@ -26,10 +26,14 @@ class IpAddress {
   bool is_v4() const;
   uint32_t v4() const;  // host order; only meaningful when is_v4()
   const std::array<uint8_t, 16>& bytes() const { return bytes_; }
-  // "192.0.2.1" or RFC 5952 "2001:db8::1".
+  // "192.0.2.1" or RFC 5952 "2001:db8::1", the text inet_ntop writes.
   std::string ToString() const;
-  // Appends the same text to *out; fast for IPv4 (log writers call it per record).
+  // Appends the same text to *out (log writers and the inventory call it per record).
   void AppendTo(std::string* out) const;
+  // Writes the same text at out (no terminator) and returns its end; out needs kMaxText bytes.
+  // No snprintf/inet_ntop: ~50 instructions for IPv4 and ~150 for IPv6 instead of ~1-5 k.
+  static constexpr size_t kMaxText = 45;
+  char* Format(char* out) const;
 
   auto operator<=>(const IpAddress&) const = default;
   bool operator==(const IpAddress&) const = default;
