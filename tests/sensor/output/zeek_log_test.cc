@@ -310,6 +310,52 @@ TEST(ZeekLogTest, EscapesJsonAndOmitsUnsetFields) {
             "{\"s\":\"(empty)\"}\n");
 }
 
+// Times, counts, ports and addresses at their edges, written without a formatting library.
+TEST(ZeekLogTest, FormatsNumbersAndAddressesAtTheirEdges) {
+  const std::vector<ZeekField> fields = {{"t", ZeekType::kTime},    {"i", ZeekType::kInterval},
+                                         {"c", ZeekType::kCount},   {"p", ZeekType::kPort},
+                                         {"a", ZeekType::kAddr},    {"b", ZeekType::kAddr}};
+  auto row = [](ZeekLog& log, int64_t t, int64_t i, uint64_t c, uint16_t p, const char* a,
+                const char* b) {
+    log.Begin();
+    log.Time(t);
+    log.Interval(i);
+    log.Count(c);
+    log.Port(p);
+    log.Addr(*rules::IpAddress::Parse(a));
+    log.Addr(*rules::IpAddress::Parse(b));
+    return log.End();
+  };
+  for (ZeekLogFormat format : {ZeekLogFormat::kJson, ZeekLogFormat::kTsv}) {
+    fs::path dir = ScratchDir();
+    auto log = ZeekLog::Open(dir.string(), "num", fields, format, 0);
+    ASSERT_TRUE(log) << log.error().message;
+    ASSERT_TRUE(row(**log, -500'000, -1'000'000, 0, 0, "0.0.0.0", "::"));
+    ASSERT_TRUE(row(**log, 1'700'000'000'123'456, 999'999, UINT64_MAX, 65535,
+                    "255.255.255.255", "2001:db8::1"));
+    ASSERT_TRUE(row(**log, INT64_MAX, -1, 10, 443, "10.0.0.1", "::ffff:1.2.3.4"));
+    ASSERT_TRUE((*log)->Close(0));
+    std::string text = ReadFile(dir / "num.log");
+    if (format == ZeekLogFormat::kJson) {
+      EXPECT_EQ(text,
+                "{\"t\":-0.500000,\"i\":-1.000000,\"c\":0,\"p\":0,\"a\":\"0.0.0.0\",\"b\":\"::\"}\n"
+                "{\"t\":1700000000.123456,\"i\":0.999999,\"c\":18446744073709551615,"
+                "\"p\":65535,\"a\":\"255.255.255.255\",\"b\":\"2001:db8::1\"}\n"
+                "{\"t\":9223372036854.775807,\"i\":-0.000001,\"c\":10,\"p\":443,"
+                "\"a\":\"10.0.0.1\",\"b\":\"1.2.3.4\"}\n");
+    } else {
+      size_t body = text.find("#types");
+      ASSERT_NE(body, std::string::npos);
+      body = text.find('\n', body) + 1;
+      EXPECT_EQ(text.substr(body, text.find("#close") - body),
+                "-0.500000\t-1.000000\t0\t0\t0.0.0.0\t::\n"
+                "1700000000.123456\t0.999999\t18446744073709551615\t65535\t255.255.255.255\t"
+                "2001:db8::1\n"
+                "9223372036854.775807\t-0.000001\t10\t443\t10.0.0.1\t1.2.3.4\n");
+    }
+  }
+}
+
 TEST(ZeekLogTest, JsonAppendsAndTsvAddsHeaderBlock) {
   fs::path dir = ScratchDir();
   for (int i = 0; i < 2; ++i) {
