@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -198,6 +199,14 @@ class ExtractorSet::Impl {
   rules::FactSink& sink_;
   std::vector<rules::Cidr> local_nets_;
   extract::U64Set services_seen_;
+  // When services_seen_ and p0f_seen_ are next cleared (packet time; config_.fact_repeat_us).
+  int64_t facts_repeat_at_us_ = std::numeric_limits<int64_t>::min();
+  void RepeatFactsAfter(int64_t ts) {
+    if (ts < facts_repeat_at_us_) return;
+    services_seen_.Clear();
+    p0f_seen_.Clear();
+    facts_repeat_at_us_ = ts + config_.fact_repeat_us;
+  }
   std::unordered_map<uint64_t, int64_t> arp_seen_;
 
   // ---- Issue 3 sources (SMB/NTLM/DCE-RPC/Kerberos/RDP/PostgreSQL/SNMP/NTP/LLDP/CDP/p0f, STARTTLS);
@@ -1025,8 +1034,13 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
     answered = flow.orig.packets > 0 && flow.resp.packets > 0 && !protocol.empty();
   }
   if (!answered) return;
+  // Once per (service, exposure) per fact_repeat_us: the first client from the internet makes
+  // the service exposed even when internal clients came first.
+  const bool exposed = !IsLocal(flow.id.orig_h);
+  RepeatFactsAfter(flow.start_us);
   uint64_t key = rules::IpAddressHash{}(flow.id.resp_h);
-  key = key * 0x100000001b3ull ^ (uint64_t{flow.id.resp_p} << 8 | flow.key.proto);
+  key = key * 0x100000001b3ull ^ (uint64_t{flow.id.resp_p} << 9 | uint64_t{exposed} << 8 |
+                                  flow.key.proto);
   key = key * 0x100000001b3ull ^ std::hash<std::string>{}(protocol);
   if (!services_seen_.Insert(key)) return;
   if (services_seen_.size() > config_.max_service_keys) {
@@ -1040,7 +1054,7 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
   f.protocol = protocol;
   f.application = flow.classification.application;
   f.client = flow.id.orig_h;
-  f.exposed = !IsLocal(flow.id.orig_h);
+  f.exposed = exposed;
   f.origin = Origin(flow, flow.start_us, "conn", "");
   ++stats_.facts;
   sink_.OnService(f);
@@ -1494,7 +1508,8 @@ void ExtractorSet::Impl::OnSyn(FlowRecord& flow, const DecodedPacket& packet) {
   ++stats_.p0f_packets;
   auto m = p0f_->Match(*o, response);
   if (!m || m->label->os_class == "!") return;  // no match, or an application (scanner) label
-  // Once per (host, label) per run: the same host opens many connections.
+  // Once per (host, label) per fact_repeat_us: the same host opens many connections.
+  RepeatFactsAfter(packet.timestamp_us);
   uint64_t key = rules::IpAddressHash{}(packet.src) * 0x9e3779b97f4a7c15ull ^
                  reinterpret_cast<uintptr_t>(m->label) ^ (m->fuzzy ? 1 : 0);
   if (!p0f_seen_.Insert(key)) return;

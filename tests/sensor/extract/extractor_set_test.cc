@@ -141,6 +141,31 @@ TEST_F(ExtractorSetTest, NoServiceWithoutAnswer) {
   EXPECT_TRUE(sink_.services.empty());
 }
 
+// A service is reported once per exposure and again after fact_repeat_us of packet time: the
+// first internet client makes an internally used service exposed, and a service seen for days
+// keeps its last_seen moving.
+TEST_F(ExtractorSetTest, ServiceReportedAgainWhenExposedAndAfterTheRepeatTime) {
+  const rules::IpAddress internal = *rules::IpAddress::Parse("10.0.0.9");
+  auto end_flow = [&](const rules::IpAddress& client, int64_t start_us) {
+    flow_.id.orig_h = client;
+    flow_.start_us = start_us;
+    extract_.OnFlowEnd(flow_);
+  };
+  end_flow(internal, 1'000'000);
+  end_flow(internal, 2'000'000);
+  ASSERT_EQ(sink_.services.size(), 1u);
+  EXPECT_FALSE(sink_.services[0].exposed);
+  end_flow(kClient, 3'000'000);
+  ASSERT_EQ(sink_.services.size(), 2u);
+  EXPECT_TRUE(sink_.services[1].exposed);
+  end_flow(kClient, 4'000'000);
+  end_flow(internal, 1'000'000 + ExtractConfig{}.fact_repeat_us - 1);
+  EXPECT_EQ(sink_.services.size(), 2u);
+  end_flow(internal, 1'000'000 + ExtractConfig{}.fact_repeat_us);
+  ASSERT_EQ(sink_.services.size(), 3u);
+  EXPECT_EQ(sink_.services[2].origin.ts_us, 1'000'000 + ExtractConfig{}.fact_repeat_us);
+}
+
 TEST_F(ExtractorSetTest, ArpOncePerPair) {
   DecodedPacket p;
   p.is_arp = true;

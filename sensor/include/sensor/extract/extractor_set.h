@@ -42,6 +42,9 @@ struct ExtractConfig {
   size_t max_bytes_per_direction = 16384;    // reassembly bound per direction
   uint32_t max_packets_per_direction = 24;   // packets looked at per direction
   size_t max_service_keys = 65536;           // ServiceFact dedupe set; cleared when full
+  // The service and p0f dedupe sets are also cleared after this much packet time, so a service
+  // or an OS guess seen for days keeps its last_seen moving (the inventory's own granularity).
+  int64_t fact_repeat_us = 3'600'000'000;
   size_t max_arp_keys = 16384;               // ARP (mac, ip) dedupe set; cleared when full
   int64_t arp_repeat_us = 600'000'000;       // an ARP pair is reported again after this time
   // p0f's signature file (inventory.p0f_database, Debian's /etc/p0f/p0f.fp); "" = p0f off. A
