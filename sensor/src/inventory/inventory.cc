@@ -171,8 +171,27 @@ class Inventory::Impl {
   bool WriteTouch(Table table, CacheEntry* e, int64_t ts);
   // The host a HostRef names (see the header); 0 on error.
   int64_t ResolveHost(const rules::HostRef& ref, int64_t ts, std::string_view source);
-  int64_t TouchHost(const rules::Mac* mac, const rules::IpAddress& ip, int64_t ts);
-  void TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts, std::string_view source);
+  // The host row and the address row; nullptr on a store error.
+  CacheEntry* TouchHost(const rules::Mac* mac, const rules::IpAddress& ip, int64_t ts);
+  CacheEntry* TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts,
+                           std::string_view source);
+  // Touch's outcome for a row already in the cache without a database write: true when `ts`
+  // changes nothing but the row's pending last_seen. Hit() then applies it as Touch would.
+  bool PureHit(const CacheEntry& e, int64_t ts) const {
+    return !e.preloaded && ts >= e.first && ts < e.stored + config_.last_seen_granularity_us;
+  }
+  void Hit(Table table, CacheEntry* e, int64_t ts) {
+    ++stats_.cache_hits;
+    if (ts > e->latest) {
+      e->latest = ts;
+      if (!e->dirty) {
+        e->dirty = true;
+        dirty_.emplace_back(table, e);
+      }
+    }
+  }
+  // Forgets every HostMemo (the cache was dropped or an address changed owner).
+  void ForgetHosts() { ++memo_epoch_; }
   bool FirstInRun(std::string_view key);
   ZeekLog* Log(std::unique_ptr<ZeekLog>* log, const char* name, std::vector<ZeekField> fields,
                int64_t ts);
@@ -191,6 +210,23 @@ class Inventory::Impl {
   inventory_internal::RowMap<CacheEntry> cache_;  // by row_key_(key)
   std::vector<std::pair<Table, CacheEntry*>> dirty_;
   std::unordered_map<rules::IpAddress, rules::Mac, rules::IpAddressHash> owner_;  // ip -> MAC
+  // ResolveHost's memo, direct-mapped by address: the rows an (address, MAC) resolved to, so
+  // that the next fact about the same host (a TLS ClientHello gives three) does not build and
+  // hash two row keys again (~800 instructions). An entry counts only while memo_epoch_ is the
+  // one it was filled in (the cache not dropped, no address changed owner since) and only when
+  // both rows are pure hits (PureHit); anything else takes the full path.
+  struct HostMemo {
+    rules::IpAddress ip;
+    rules::Mac mac{};
+    bool has_mac = false;
+    uint64_t epoch = 0;  // 0: empty
+    int64_t host = 0;
+    CacheEntry* host_row = nullptr;
+    CacheEntry* address_row = nullptr;
+  };
+  std::vector<HostMemo> host_memo_ = std::vector<HostMemo>(1024);
+  uint64_t memo_epoch_ = 1;
+  uint64_t cache_drops_ = 0;  // cache_ cleared this many times (CacheEntry pointers died)
   inventory_internal::RowMap<char> logged_;  // by row_key_: what the logs have had this run
   bool in_txn_ = false;
   bool closed_ = false;
@@ -477,6 +513,7 @@ Result<> Inventory::Impl::Preload() {
 
 Result<> Inventory::Impl::LoadOwners() {
   owner_.clear();
+  ForgetHosts();
   auto stmt = inventory_internal::Prepare(
       db_.get(),
       "SELECT a.ip, h.key FROM host_addresses a JOIN hosts h ON h.id = a.host_id "
@@ -507,6 +544,8 @@ void Inventory::Impl::Error(rules::Error e) {
 
 void Inventory::Impl::ResetCaches() {
   cache_.Clear();
+  ++cache_drops_;
+  ForgetHosts();
   std::fill(std::begin(complete_), std::end(complete_), false);
   dirty_.clear();
   ++stats_.cache_resets;
@@ -589,23 +628,18 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
   }
   if (found != nullptr) {
     CacheEntry* e = found;
-    if (ts < e->first || ts >= e->stored + config_.last_seen_granularity_us) {
+    if (!PureHit(*e, ts)) {
       if (!WriteTouch(table, e, ts)) return nullptr;
       return e;
     }
-    ++stats_.cache_hits;
-    if (ts > e->latest) {
-      e->latest = ts;
-      if (!e->dirty) {
-        e->dirty = true;
-        dirty_.emplace_back(table, e);
-      }
-    }
+    Hit(table, e, ts);
     return e;
   }
   if (cache_.size() >= config_.max_cache_entries) {
     if (auto ok = WriteDirty(); !ok) return nullptr;
     cache_.Clear();
+    ++cache_drops_;
+    ForgetHosts();
     dirty_.clear();
     std::fill(std::begin(complete_), std::end(complete_), false);
     ++stats_.cache_resets;
@@ -700,8 +734,8 @@ void Inventory::Impl::EndRecord(ZeekLog* log) {
   }
 }
 
-int64_t Inventory::Impl::TouchHost(const rules::Mac* mac, const rules::IpAddress& ip,
-                                   int64_t ts) {
+CacheEntry* Inventory::Impl::TouchHost(const rules::Mac* mac, const rules::IpAddress& ip,
+                                       int64_t ts) {
   key_.assign(1, kHosts);
   if (mac != nullptr) {
     key_.push_back('m');
@@ -744,16 +778,16 @@ int64_t Inventory::Impl::TouchHost(const rules::Mac* mac, const rules::IpAddress
         return i + 2;
       },
       &state);
-  return e != nullptr ? e->id : 0;
+  return e;
 }
 
-void Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts,
-                                   std::string_view source) {
+CacheEntry* Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int64_t ts,
+                                          std::string_view source) {
   key_.assign(1, kAddresses);
   AppendInt(&key_, host);
   key_.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
   int state = kHit;
-  Touch(
+  CacheEntry* e = Touch(
       kAddresses, key_, ts,
       [&](sqlite3_stmt* s) {
         Bind(s, 1, host);
@@ -765,10 +799,10 @@ void Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int
         return i;
       },
       &state);
-  if (state == kHit) return;  // a cache hit: already logged in this run
+  if (state == kHit) return e;  // a cache hit: already logged in this run
   key_.assign("kh");
   key_.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
-  if (!FirstInRun(key_)) return;
+  if (!FirstInRun(key_)) return e;
   if (ZeekLog* log = Log(&hosts_log_, "known_hosts",
                          {{"ts", ZeekType::kTime}, {"host", ZeekType::kAddr}}, ts)) {
     log->Begin();
@@ -776,26 +810,50 @@ void Inventory::Impl::TouchAddress(int64_t host, const rules::IpAddress& ip, int
     log->Addr(ip);
     EndRecord(log);
   }
+  return e;
 }
 
 int64_t Inventory::Impl::ResolveHost(const rules::HostRef& ref, int64_t ts,
                                      std::string_view source) {
-  bool has_ip = !IsUnspecified(ref.ip);
-  if (ref.mac && !MacVendors::IsGroup(*ref.mac)) {
-    int64_t host = TouchHost(&*ref.mac, ref.ip, ts);
-    if (host != 0 && has_ip) {
-      auto [it, inserted] = owner_.try_emplace(ref.ip, *ref.mac);
-      if (!inserted) it->second = *ref.mac;
-      TouchAddress(host, ref.ip, ts, source);
-    }
-    return host;
+  const rules::Mac* mac = ref.mac && !MacVendors::IsGroup(*ref.mac) ? &*ref.mac : nullptr;
+  if (IsUnspecified(ref.ip)) {
+    CacheEntry* host_row = mac != nullptr ? TouchHost(mac, ref.ip, ts) : nullptr;
+    return host_row != nullptr ? host_row->id : 0;
   }
-  if (!has_ip) return 0;
-  auto it = owner_.find(ref.ip);
-  // An address held by a MAC on this segment belongs to that MAC's host (DHCP re-lease safe:
-  // the owner moves with the latest address fact).
-  int64_t host = TouchHost(it != owner_.end() ? &it->second : nullptr, ref.ip, ts);
-  if (host != 0) TouchAddress(host, ref.ip, ts, source);
+  uint64_t mac_bits = 0;
+  if (mac != nullptr) std::memcpy(&mac_bits, mac->data(), mac->size());
+  HostMemo& memo = host_memo_[(rules::IpAddressHash{}(ref.ip) ^ mac_bits * 0x9e3779b97f4a7c15ull) &
+                              (host_memo_.size() - 1)];
+  if (memo.epoch == memo_epoch_ && memo.ip == ref.ip && memo.has_mac == (mac != nullptr) &&
+      (mac == nullptr || memo.mac == *mac) && PureHit(*memo.host_row, ts) &&
+      PureHit(*memo.address_row, ts)) {
+    Hit(kHosts, memo.host_row, ts);  // what TouchHost and TouchAddress would do, in their order
+    Hit(kAddresses, memo.address_row, ts);
+    return memo.host;
+  }
+  const uint64_t drops = cache_drops_;
+  CacheEntry* host_row;
+  if (mac != nullptr) {
+    host_row = TouchHost(mac, ref.ip, ts);
+    if (host_row == nullptr) return 0;
+    auto [it, inserted] = owner_.try_emplace(ref.ip, *mac);
+    if (inserted || it->second != *mac) {
+      it->second = *mac;
+      ForgetHosts();  // facts without a MAC about this address now name another host
+    }
+  } else {
+    // An address held by a MAC on this segment belongs to that MAC's host (DHCP re-lease safe:
+    // the owner moves with the latest address fact).
+    auto it = owner_.find(ref.ip);
+    host_row = TouchHost(it != owner_.end() ? &it->second : nullptr, ref.ip, ts);
+    if (host_row == nullptr) return 0;
+  }
+  const int64_t host = host_row->id;
+  CacheEntry* address_row = TouchAddress(host, ref.ip, ts, source);
+  if (address_row != nullptr && cache_drops_ == drops) {  // host_row still points into the cache
+    memo = HostMemo{ref.ip, mac != nullptr ? *mac : rules::Mac{}, mac != nullptr, memo_epoch_,
+                    host, host_row, address_row};
+  }
   return host;
 }
 
@@ -1110,6 +1168,8 @@ Result<> Inventory::Impl::Close() {
   }
   closed_ = true;
   cache_.Clear();
+  ++cache_drops_;
+  ForgetHosts();
   for (auto& s : st_) s = Statements{};
   for (auto* stmt : {&begin_, &commit_, &rollback_, &raise_confidence_, &expose_}) stmt->reset();
   // Checkpoint so that the file alone holds everything (the -wal file is then removed).

@@ -94,6 +94,27 @@ TEST(InventoryTest, DhcpReleaseDoesNotMoveOs) {
   }
 }
 
+// Facts without a MAC about an address follow its owner as soon as one appears, also right after
+// a fact resolved the address to a host of its own (ResolveHost remembers recent resolutions).
+TEST(InventoryTest, FactsWithoutMacFollowANewOwnerAtOnce) {
+  fs::path dir = ScratchDir();
+  auto inv = OpenOrDie(dir / "inv.db", TestConfig(dir));
+  ASSERT_NE(inv, nullptr);
+  inv->OnName(Name(Host("10.0.0.7"), "before.example.org", "fqdn", At(kT0, "dns")));
+  inv->OnName(Name(Host("10.0.0.7"), "before2.example.org", "fqdn", At(kT0, "dns")));
+  inv->OnAddress({kMacA, Ip("10.0.0.7"), At(kT0 + kSecond, "dhcp")});
+  inv->OnName(Name(Host("10.0.0.7"), "after.example.org", "fqdn", At(kT0 + kSecond, "dns")));
+  inv->OnAddress({kMacB, Ip("10.0.0.7"), At(kT0 + 2 * kSecond, "dhcp")});
+  inv->OnName(Name(Host("10.0.0.7"), "later.example.org", "fqdn", At(kT0 + 2 * kSecond, "dns")));
+  ASSERT_TRUE(inv->Close());
+  EXPECT_EQ(Rows(dir / "inv.db",
+                 "SELECT h.key, n.name FROM host_names n JOIN hosts h ON h.id = n.host_id "
+                 "ORDER BY n.id"),
+            (std::vector<std::string>{"10.0.0.7|before.example.org", "10.0.0.7|before2.example.org",
+                                      "dc:a6:32:00:00:0a|after.example.org",
+                                      "98:e7:43:00:00:0b|later.example.org"}));
+}
+
 // The facts of a small capture, at time offset `shift`.
 void FeedCapture(Inventory& inv, int64_t shift) {
   for (int rep = 0; rep < 3; ++rep) {
