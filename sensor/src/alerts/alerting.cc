@@ -66,41 +66,59 @@ void AlertingFactSink::OnSoftware(const rules::SoftwareFact& fact) {
 rules::engine::FlowObservation FlowAlerter::Observe(const FlowRecord& flow, bool local_orig,
                                                     bool local_resp) {
   rules::engine::FlowObservation o;
-  o.ts_us = flow.start_us;
-  o.uid = flow.uid;
-  o.orig = flow.id.orig_h;
-  o.orig_port = flow.id.orig_p;
-  o.resp = flow.id.resp_h;
-  o.resp_port = flow.id.resp_p;
-  o.transport = flow.id.proto;
-  // The responder answered: a TCP SYN-ACK or any packet back (UDP, mid-flow TCP).
-  bool answered = flow.tcp.syn_ack || flow.tcp.established || flow.resp.packets > 0;
-  if (answered) {
-    o.service = flow.classification.service;
-    o.exposed = !local_orig && local_resp;
-  } else {
-    o.exposed = false;
-  }
-  if (const FlowAttributes* a = flow.attributes.get()) {
-    if (answered && !a->service.empty()) o.service = a->service;
-    if (a->tls) o.tls = a->tls;
-    o.smb_version = a->smb_version;
-    o.snmp_version = a->snmp_version;
-    o.snmp_community = a->snmp_community;
-    o.ja3 = a->ja3;
-    o.ja4 = a->ja4;
-    o.sni = a->sni;
-    o.http_host = a->http_host;
-    o.user_agent = a->user_agent;
-    o.cert_sha256 = a->cert_sha256;
-  }
+  Fill(flow, local_orig, local_resp, &o);
   return o;
+}
+
+void FlowAlerter::Fill(const FlowRecord& flow, bool local_orig, bool local_resp,
+                       rules::engine::FlowObservation* o) {
+  o->ts_us = flow.start_us;
+  o->uid = flow.uid;
+  o->orig = flow.id.orig_h;
+  o->orig_port = flow.id.orig_p;
+  o->resp = flow.id.resp_h;
+  o->resp_port = flow.id.resp_p;
+  o->transport = flow.id.proto;
+  // The responder answered: a TCP SYN-ACK or any packet back (UDP, mid-flow TCP).
+  const bool answered = flow.tcp.syn_ack || flow.tcp.established || flow.resp.packets > 0;
+  const FlowAttributes* a = flow.attributes.get();
+  if (!answered) {
+    o->service.clear();
+  } else if (a != nullptr && !a->service.empty()) {
+    o->service = a->service;
+  } else {
+    o->service = flow.classification.service;
+  }
+  o->exposed = answered && !local_orig && local_resp;
+  o->cleartext_auth.reset();
+  o->http_auth.clear();
+  o->cert_sha1.clear();
+  if (a == nullptr) {
+    o->tls.reset();
+    o->smb_version = 0;
+    for (std::string* s : {&o->snmp_version, &o->snmp_community, &o->ja3, &o->ja4, &o->sni,
+                           &o->http_host, &o->user_agent, &o->cert_sha256}) {
+      s->clear();
+    }
+    return;
+  }
+  o->tls = a->tls;
+  o->smb_version = a->smb_version;
+  o->snmp_version = a->snmp_version;
+  o->snmp_community = a->snmp_community;
+  o->ja3 = a->ja3;
+  o->ja4 = a->ja4;
+  o->sni = a->sni;
+  o->http_host = a->http_host;
+  o->user_agent = a->user_agent;
+  o->cert_sha256 = a->cert_sha256;
 }
 
 void FlowAlerter::OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) {
   alerter_.CountFlow();
-  rules::engine::FlowObservation o = Observe(flow, local_orig, local_resp);
-  alerter_.Raise(alerter_.rules().Evaluate(o), AlertConn{o.orig_port, o.transport});
+  Fill(flow, local_orig, local_resp, &observation_);
+  alerter_.Raise(alerter_.rules().Evaluate(observation_),
+                 AlertConn{observation_.orig_port, observation_.transport});
 }
 
 void Alerting::OnDns(const rules::engine::DnsObservation& dns) {

@@ -405,6 +405,24 @@ TEST_F(AlertingTest, FlowAttributesFromTheExtractorsReachThePolicyRules) {
   EXPECT_EQ(community[0]["id.resp_h"], "10.30.0.2");
   // The observed community is never evidence (it is a password); the title names the rule's.
   EXPECT_EQ(community[0]["sub"].get<std::string>().find("public"), std::string::npos);
+  // Nothing of one flow's attributes carries over to the next flow evaluated: an SNMP request
+  // without a community, then FTPS (TLS seen) and plain FTP (no attributes at all).
+  FlowRecord no_community = Flow("10.1.9.9", 50204, "10.30.0.3", 161, "snmp", true, kT0);
+  no_community.id.proto = no_community.key.proto = 17;
+  no_community.attributes = std::make_unique<FlowAttributes>();
+  no_community.attributes->snmp_version = "2c";
+  FlowRecord ftps = Flow("10.1.9.9", 50205, "10.30.0.4", 21, "ftp", true, kT0);
+  ftps.attributes = std::make_unique<FlowAttributes>();
+  ftps.attributes->tls = true;
+  FlowRecord ftp = Flow("10.1.9.9", 50206, "10.30.0.5", 21, "ftp", true, kT0);
+  for (FlowRecord* f : {&snmp, &no_community, &ftps, &ftp}) {
+    alerting->flows().OnFlowEnd(*f, true, true);
+  }
+  ASSERT_TRUE(alerting->Flush().has_value());
+  EXPECT_EQ(Notices("policy-snmp-public-community").size(), 1u);
+  auto ftp_notices = Notices("policy-ftp-without-tls");
+  ASSERT_EQ(ftp_notices.size(), 1u);
+  EXPECT_EQ(ftp_notices[0]["id.resp_h"], "10.30.0.5");
 
   rules::engine::FlowObservation o = FlowAlerter::Observe(snmp, true, true);
   EXPECT_EQ(o.snmp_version, "2c");

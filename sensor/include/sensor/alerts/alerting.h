@@ -134,7 +134,12 @@ class FlowAlerter {
                                                 bool local_resp);
 
  private:
+  // Sets every field of *o from the flow (Observe's result), reusing o's string buffers.
+  static void Fill(const FlowRecord& flow, bool local_orig, bool local_resp,
+                   rules::engine::FlowObservation* o);
+
   Alerter& alerter_;
+  rules::engine::FlowObservation observation_;  // reused: no string allocations per flow
 };
 
 // What rules are running; a snapshot for the log and the health summary.
