@@ -167,7 +167,20 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 template <class Out>  // std::string or LogBuffer
 void AppendJsonEscaped(Out* out, std::string_view s) {
   // Fast path: plain printable ASCII (uids, states, histories, protocol names) goes in one append.
+  // Eight bytes at a time while none of them needs escaping (every test below is exact).
   size_t plain = 0;
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+  while (plain + 8 <= s.size()) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + plain, 8);
+    const bool special = ((w - 0x20 * kOnes) & ~w & kHighs) != 0 ||  // a byte < 0x20
+                         (w & kHighs) != 0 ||                        // a byte >= 0x80
+                         has_zero(w ^ (0x7f * kOnes)) || has_zero(w ^ ('"' * kOnes)) ||
+                         has_zero(w ^ ('\\' * kOnes));
+    if (special) break;
+    plain += 8;
+  }
   while (plain < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[plain]);
     if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {

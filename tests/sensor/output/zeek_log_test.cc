@@ -310,6 +310,30 @@ TEST(ZeekLogTest, EscapesJsonAndOmitsUnsetFields) {
             "{\"s\":\"(empty)\"}\n");
 }
 
+// Every byte that needs escaping is found wherever it sits in a longer string (the plain prefix
+// is scanned eight bytes at a time).
+TEST(ZeekLogTest, JsonEscapesAtEveryPosition) {
+  const std::vector<std::pair<std::string, std::string>> specials = {
+      {std::string(1, '\0'), "\\u0000"}, {"\x1f", "\\u001f"}, {"\"", "\\\""},
+      {"\\", "\\\\"},              {"\x7f", "\\u007f"}, {"\x80", "\\\\x80"},
+      {"\xc3\xa9", "\xc3\xa9"}};
+  fs::path dir = ScratchDir();
+  auto log =
+      ZeekLog::Open(dir.string(), "pos", {{"s", ZeekType::kString}}, ZeekLogFormat::kJson, 0);
+  ASSERT_TRUE(log) << log.error().message;
+  std::string want;
+  for (const auto& [raw, escaped] : specials) {
+    for (size_t at = 0; at <= 20; ++at) {
+      (*log)->Begin();
+      (*log)->String(std::string(at, 'a') + raw + std::string(20 - at, 'b'));
+      ASSERT_TRUE((*log)->End());
+      want += "{\"s\":\"" + std::string(at, 'a') + escaped + std::string(20 - at, 'b') + "\"}\n";
+    }
+  }
+  ASSERT_TRUE((*log)->Close(0));
+  EXPECT_EQ(ReadFile(dir / "pos.log"), want);
+}
+
 // Times, counts, ports and addresses at their edges, written without a formatting library.
 TEST(ZeekLogTest, FormatsNumbersAndAddressesAtTheirEdges) {
   const std::vector<ZeekField> fields = {{"t", ZeekType::kTime},    {"i", ZeekType::kInterval},
