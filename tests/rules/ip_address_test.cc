@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -64,6 +65,40 @@ TEST(IpAddressTest, FormatAgreesWithInetNtop) {
     for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng() % 3 == 0 ? 0 : rng());
     check(bytes);
   }
+}
+
+// Parse reads dotted IPv4 exactly as inet_pton does (leading zeros, empty and extra octets,
+// values over 255, stray characters), checked on strings made of digits, dots and a few others.
+TEST(IpAddressTest, ParseAgreesWithInetPtonForIpv4) {
+  std::mt19937 rng(4);
+  const char alphabet[] = "0123456789..........12 x+-";
+  int valid = 0;
+  for (int n = 0; n < 200000; ++n) {
+    std::string text;
+    size_t len = rng() % 17;
+    for (size_t i = 0; i < len; ++i) text.push_back(alphabet[rng() % (sizeof alphabet - 1)]);
+    if (text.find(':') != std::string::npos) continue;
+    uint8_t want[4];
+    const bool ok = inet_pton(AF_INET, text.c_str(), want) == 1;
+    auto got = IpAddress::Parse(text);
+    ASSERT_EQ(got.has_value(), ok) << "'" << text << "'";
+    if (ok) {
+      ++valid;
+      EXPECT_TRUE(got->is_v4());
+      EXPECT_EQ(0, std::memcmp(got->bytes().data() + 12, want, 4)) << text;
+    }
+  }
+  EXPECT_GT(valid, 100);  // the generator does make addresses
+  for (const char* good : {"0.0.0.0", "255.255.255.255", "10.0.100.1"}) {
+    EXPECT_TRUE(IpAddress::Parse(good)) << good;
+  }
+  for (const char* bad : {"01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3", "1.2.3.4.", ".1.2.3.4",
+                          "1..2.3", "1.2.3.4 ", "1.2.3.-4"}) {
+    EXPECT_FALSE(IpAddress::Parse(bad)) << bad;
+  }
+  // A NUL ends the text for inet_pton; Parse refuses the whole string instead.
+  EXPECT_FALSE(IpAddress::Parse(std::string_view("1.2.3.4\0junk", 12)));
+  EXPECT_FALSE(IpAddress::Parse(std::string_view("::1\0junk", 8)));
 }
 
 TEST(IpAddressTest, RejectsGarbage) {
