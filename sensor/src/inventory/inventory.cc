@@ -408,6 +408,27 @@ Result<> Inventory::Impl::Preload() {
   int64_t rows = *counted ? ColumnInt(count->get(), 0) : 0;
   sqlite3_reset(count->get());
   if (rows == 0 || static_cast<uint64_t>(rows) >= config_.max_cache_entries) return {};
+  cache_.Reserve(static_cast<size_t>(rows));
+  // Rows go into the cache in batches whose slots were prefetched first: with ~250,000 rows the
+  // slot table is far larger than the caches, and each insert would otherwise wait for memory.
+  struct Pending {
+    inventory_internal::RowKey key;
+    CacheEntry entry;
+  };
+  constexpr size_t kBatch = 16;
+  std::array<Pending, kBatch> pending;
+  size_t npending = 0;
+  auto drain = [&] {
+    for (size_t i = 0; i < npending; ++i) {
+      CacheEntry* found = cache_.Find(pending[i].key);
+      if (found != nullptr) {
+        *found = pending[i].entry;
+      } else {
+        cache_.Insert(pending[i].key, pending[i].entry);
+      }
+    }
+    npending = 0;
+  };
   struct Query {
     Table table;
     const char* sql;  // id, first_seen, last_seen, extra, then the key columns
@@ -496,16 +517,19 @@ Result<> Inventory::Impl::Preload() {
           break;
       }
       if (!ok) continue;  // not a key this program writes: the SELECT path will not find it
-      inventory_internal::RowKey k = row_key_(key);
-      CacheEntry* found = cache_.Find(k);
-      CacheEntry& e = found != nullptr ? *found : *cache_.Insert(k, CacheEntry{});
+      Pending& p = pending[npending++];
+      p.key = row_key_(key);
+      cache_.Prefetch(p.key);
+      CacheEntry& e = p.entry;
       e.id = ColumnInt(st, 0);
       e.first = ColumnInt(st, 1);
       e.stored = e.latest = ColumnInt(st, 2);
       e.extra = static_cast<int32_t>(ColumnInt(st, 3));
       e.dirty = false;
       e.preloaded = true;
+      if (npending == kBatch) drain();
     }
+    drain();  // a later row with the same key wins, as the SELECT path's ORDER BY id DESC
   }
   std::fill(std::begin(complete_), std::end(complete_), true);
   return {};

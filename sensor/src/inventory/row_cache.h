@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "sensor/flow/huge_pages.h"
+#include "sensor/flow/prefetch.h"
 
 namespace sensor::inventory_internal {
 
@@ -70,6 +71,16 @@ class RowMap {
 
   size_t size() const { return values_.size(); }
 
+  // Makes room for n entries (no growth until then), so that Prefetch hints stay right.
+  void Reserve(size_t n) {
+    size_t slots = slots_.size();
+    while (n * 2 > slots) slots *= 2;
+    if (slots != slots_.size()) Rehash(slots);
+  }
+  // Asks the CPU for the line where k's probe starts (a bulk load hides the cache misses of a
+  // table too large for the caches by prefetching a batch of keys before inserting them).
+  void Prefetch(const RowKey& k) const { PrefetchLine(&slots_[k.a & mask_]); }
+
   void Clear() {
     values_.clear();
     Reset();
@@ -94,10 +105,12 @@ class RowMap {
     slots_[i].index = index;
   }
 
-  void Grow() {
+  void Grow() { Rehash(slots_.size() * 2); }
+
+  void Rehash(size_t slots) {
     std::vector<Slot, HugePageAllocator<Slot>> old;
     old.swap(slots_);
-    slots_.assign(old.size() * 2, Slot{});
+    slots_.assign(slots, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
       if (s.index != kEmpty) Place(s.key, s.index);

@@ -94,5 +94,26 @@ TEST(RowCacheTest, MapFindsInsertsGrowsAndKeepsPointers) {
   EXPECT_EQ(*map.Find(hash("row 1")), 5);
 }
 
+// Reserve makes room at once, keeps what is there and never shrinks; Prefetch is only a hint.
+TEST(RowCacheTest, ReserveKeepsEntriesAndPointers) {
+  RowHasher hash(std::array<uint8_t, 16>{4, 5, 6});
+  RowMap<int> map;
+  int* first = map.Insert(hash("a"), 1);
+  map.Reserve(100000);
+  map.Reserve(10);
+  EXPECT_EQ(map.Find(hash("a")), first);
+  for (int i = 0; i < 100000; ++i) {
+    RowKey k = hash("row " + std::to_string(i));
+    map.Prefetch(k);
+    map.Insert(k, i);
+  }
+  for (int i = 0; i < 100000; i += 997) {
+    ASSERT_NE(map.Find(hash("row " + std::to_string(i))), nullptr) << i;
+    EXPECT_EQ(*map.Find(hash("row " + std::to_string(i))), i);
+  }
+  EXPECT_EQ(*map.Find(hash("a")), 1);
+  EXPECT_EQ(map.size(), 100001u);
+}
+
 }  // namespace
 }  // namespace sensor::inventory_internal
