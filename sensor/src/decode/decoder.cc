@@ -35,6 +35,10 @@
 #include <type_traits>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sensor {
 namespace {
 
@@ -1017,11 +1021,32 @@ bool FrameWalker::EnterTunnel() {
 
 Decoder::Decoder(const DecoderConfig& config) : config_(config) {}
 
+namespace {
+
+// Zeroes a DecodedPacket with straight-line 16-byte stores. For a constant 216 bytes GCC's
+// generic x86-64 tuning turns memset (and any zeroing loop) into `rep stosq`, whose start-up
+// alone was a third of Decode's time (perf).
+void ZeroPacket(DecodedPacket* packet) {
+  auto* bytes = reinterpret_cast<unsigned char*>(packet);
+  constexpr size_t kSize = sizeof(DecodedPacket);
+#if defined(__SSE2__)
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    const __m128i zero = _mm_setzero_si128();
+    (_mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + 16 * I), zero), ...);
+  }(std::make_index_sequence<kSize / 16>());
+  if constexpr (kSize % 16 != 0) std::memset(bytes + kSize / 16 * 16, 0, kSize % 16);
+#else
+  std::memset(bytes, 0, kSize);
+#endif
+}
+
+}  // namespace
+
 bool Decoder::Decode(const PacketView& frame, DecodedPacket* packet) {
-  // All-zero is every field's reset value (kNone, ::, empty spans), and one memset is far cheaper
+  // All-zero is every field's reset value (kNone, ::, empty spans), and zeroing is far cheaper
   // than assigning a fresh DecodedPacket.
   static_assert(std::is_trivially_copyable_v<DecodedPacket>);
-  std::memset(static_cast<void*>(packet), 0, sizeof(DecodedPacket));
+  ZeroPacket(packet);
   packet->timestamp_us = frame.timestamp_us;
   packet->cap_length = static_cast<uint32_t>(frame.bytes.size());
   packet->wire_length = frame.wire_length;
