@@ -81,37 +81,27 @@ void FlowAlerter::Fill(const FlowRecord& flow, bool local_orig, bool local_resp,
   o->transport = flow.id.proto;
   // The responder answered: a TCP SYN-ACK or any packet back (UDP, mid-flow TCP).
   const bool answered = flow.tcp.syn_ack || flow.tcp.established || flow.resp.packets > 0;
-  const FlowAttributes* a = flow.attributes.get();
+  static const FlowAttributes kNone;  // a flow the extractors learnt nothing about
+  const FlowAttributes& a = flow.attributes ? *flow.attributes : kNone;
   if (!answered) {
     o->service.clear();
-  } else if (a != nullptr && !a->service.empty()) {
-    o->service = a->service;
   } else {
-    o->service = flow.classification.service;
+    o->service = a.service.empty() ? flow.classification.service : a.service;
   }
   o->exposed = answered && !local_orig && local_resp;
+  o->tls = a.tls;
   o->cleartext_auth.reset();
   o->http_auth.clear();
+  o->smb_version = a.smb_version;
+  o->snmp_version = a.snmp_version;
+  o->snmp_community = a.snmp_community;
+  o->ja3 = a.ja3;
+  o->ja4 = a.ja4;
+  o->sni = a.sni;
+  o->http_host = a.http_host;
+  o->user_agent = a.user_agent;
+  o->cert_sha256 = a.cert_sha256;
   o->cert_sha1.clear();
-  if (a == nullptr) {
-    o->tls.reset();
-    o->smb_version = 0;
-    for (std::string* s : {&o->snmp_version, &o->snmp_community, &o->ja3, &o->ja4, &o->sni,
-                           &o->http_host, &o->user_agent, &o->cert_sha256}) {
-      s->clear();
-    }
-    return;
-  }
-  o->tls = a->tls;
-  o->smb_version = a->smb_version;
-  o->snmp_version = a->snmp_version;
-  o->snmp_community = a->snmp_community;
-  o->ja3 = a->ja3;
-  o->ja4 = a->ja4;
-  o->sni = a->sni;
-  o->http_host = a->http_host;
-  o->user_agent = a->user_agent;
-  o->cert_sha256 = a->cert_sha256;
 }
 
 void FlowAlerter::OnFlowEnd(const FlowRecord& flow, bool local_orig, bool local_resp) {
