@@ -192,6 +192,14 @@ class Inventory::Impl {
   }
   // Forgets every HostMemo (the cache was dropped or an address changed owner).
   void ForgetHosts() { ++memo_epoch_; }
+  // Empties the row cache (its CacheEntry pointers die with it): nothing is complete any more,
+  // nothing pending, no HostMemo valid.
+  void DropCache() {
+    cache_.Clear();
+    ForgetHosts();
+    dirty_.clear();
+    std::fill(std::begin(complete_), std::end(complete_), false);
+  }
   bool FirstInRun(std::string_view key);
   ZeekLog* Log(std::unique_ptr<ZeekLog>* log, const char* name, std::vector<ZeekField> fields,
                int64_t ts);
@@ -236,7 +244,6 @@ class Inventory::Impl {
   };
   std::vector<HostMemo> host_memo_ = std::vector<HostMemo>(1024);
   uint64_t memo_epoch_ = 1;
-  uint64_t cache_drops_ = 0;  // cache_ cleared this many times (CacheEntry pointers died)
   inventory_internal::RowMap<char> logged_;  // by row_key_: what the logs have had this run
   bool in_txn_ = false;
   bool closed_ = false;
@@ -576,11 +583,7 @@ void Inventory::Impl::Error(rules::Error e) {
 }
 
 void Inventory::Impl::ResetCaches() {
-  cache_.Clear();
-  ++cache_drops_;
-  ForgetHosts();
-  std::fill(std::begin(complete_), std::end(complete_), false);
-  dirty_.clear();
+  DropCache();
   ++stats_.cache_resets;
   if (auto ok = LoadOwners(); !ok) {
     ++stats_.store_errors;
@@ -670,11 +673,7 @@ CacheEntry* Inventory::Impl::Touch(Table table, const std::string& key, int64_t 
   }
   if (cache_.size() >= config_.max_cache_entries) {
     if (auto ok = WriteDirty(); !ok) return nullptr;
-    cache_.Clear();
-    ++cache_drops_;
-    ForgetHosts();
-    dirty_.clear();
-    std::fill(std::begin(complete_), std::end(complete_), false);
+    DropCache();
     ++stats_.cache_resets;
   }
   Statements& st = st_[static_cast<int>(table)];
@@ -864,7 +863,7 @@ int64_t Inventory::Impl::ResolveHost(const rules::HostRef& ref, int64_t ts,
     Hit(kAddresses, memo.address_row, ts);
     return memo.host;
   }
-  const uint64_t drops = cache_drops_;
+  const uint64_t epoch = memo_epoch_;
   CacheEntry* host_row;
   if (mac != nullptr) {
     host_row = TouchHost(mac, ref.ip, ts);
@@ -883,9 +882,11 @@ int64_t Inventory::Impl::ResolveHost(const rules::HostRef& ref, int64_t ts,
   }
   const int64_t host = host_row->id;
   CacheEntry* address_row = TouchAddress(host, ref.ip, ts, source);
-  if (address_row != nullptr && cache_drops_ == drops) {  // host_row still points into the cache
-    memo = HostMemo{ref.ip, mac != nullptr ? *mac : rules::Mac{}, mac != nullptr, memo_epoch_,
-                    host, host_row, address_row};
+  // Remembered only when nothing was forgotten meanwhile (a cache drop would leave host_row
+  // dangling; a new owner is remembered by the next fact).
+  if (address_row != nullptr && memo_epoch_ == epoch) {
+    memo = HostMemo{ref.ip, mac != nullptr ? *mac : rules::Mac{}, mac != nullptr, epoch, host,
+                    host_row, address_row};
   }
   return host;
 }
@@ -1200,9 +1201,7 @@ Result<> Inventory::Impl::Close() {
     log->reset();
   }
   closed_ = true;
-  cache_.Clear();
-  ++cache_drops_;
-  ForgetHosts();
+  DropCache();
   for (auto& s : st_) s = Statements{};
   for (auto* stmt : {&begin_, &commit_, &rollback_, &raise_confidence_, &expose_}) stmt->reset();
   // Checkpoint so that the file alone holds everything (the -wal file is then removed).
