@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -98,9 +99,12 @@ Ndpi42Labels(const std::string& pcap) {
   std::string base = pcap.substr(pcap.find_last_of('/') + 1);
   std::string tmp = testing::TempDir() + "ndpi42-" + std::to_string(getpid()) + "-" + base + ".out";
   std::string cmd = "ndpiReader -i '" + pcap + "' -v 2 > '" + tmp + "' 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) return out;
+  const int status = std::system(cmd.c_str());
   std::string error;
-  for (const auto& e : testing_util::ReadNdpiResult(tmp, &error)) {
+  const auto entries = testing_util::ReadNdpiResult(tmp, &error);
+  std::remove(tmp.c_str());  // one file per capture and run: do not leave them behind
+  if (status != 0) return out;
+  for (const auto& e : entries) {
     auto src = rules::IpAddress::Parse(e.src);
     auto dst = rules::IpAddress::Parse(e.dst);
     std::string a = src ? src->ToString() : e.src, b = dst ? dst->ToString() : e.dst;
