@@ -42,6 +42,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     extract.OnFlowEnd(flow);
   }
+  // An FTP control connection: a greeting, then the input as the client's commands and as the
+  // server's replies (PORT/EPRT, 227/229), then a connection to the announced places.
+  {
+    static const std::string kGreeting = "220 FTP server ready\r\n";
+    FlowRecord flow;
+    flow.key.proto = 6;
+    flow.id = {client, 40000, server, 21, 6};
+    flow.tcp.established = true;
+    auto send = [&](bool from_orig, uint32_t seq, std::span<const uint8_t> payload) {
+      DecodedPacket p;
+      p.ip_version = 4;
+      p.ip_proto = 6;
+      p.tcp_seq = seq;
+      p.payload = payload;
+      (from_orig ? flow.orig : flow.resp).packets += 1;
+      extract.OnPacket(flow, p, from_orig);
+    };
+    send(false, 1000, {reinterpret_cast<const uint8_t*>(kGreeting.data()), kGreeting.size()});
+    send(true, 5000, bytes);
+    send(false, 1000 + static_cast<uint32_t>(kGreeting.size()), bytes);
+    extract.OnFlowEnd(flow);
+    for (const auto& orig : {client, server}) {
+      FlowRecord conn;
+      conn.key.proto = 6;
+      DecodedPacket p;
+      p.ip_version = 4;
+      p.ip_proto = 6;
+      p.src = orig;
+      p.dst = orig == client ? server : client;
+      p.dst_port = size >= 2 ? static_cast<uint16_t>(data[0] << 8 | data[1]) : 20;
+      conn.id = {p.src, 30000, p.dst, p.dst_port, 6};
+      conn.orig.packets = 1;
+      extract.OnPacket(conn, p, true);
+      extract.OnFlowEnd(conn);
+    }
+  }
   // Every UDP recogniser (DHCP by content; DNS, mDNS, NBNS, SSDP by port).
   for (uint16_t port : {67, 53, 5353, 137, 1900, 5060}) {
     FlowRecord flow;
@@ -69,5 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)extract::ParseCertificate(bytes);
   for (auto der : extract::CertificateList(bytes)) (void)extract::ParseCertificate(der);
   (void)extract::PtrNameToAddress(extract::AsText(bytes));
+  (void)extract::FtpPassiveReply(extract::AsText(bytes));
+  (void)extract::FtpPortCommand(extract::AsText(bytes));
   return 0;
 }

@@ -24,6 +24,8 @@ enum class Proto : uint8_t {
   kSmb, kDceRpc, kKerberos, kRdp, kPostgres, kSnmp, kNtp,  // win_parsers.cc, net_parsers.cc
   kSmtpClient,  // the client side of SMTP (its mail user agent)
   kQuic,        // a client's QUIC Initial (quic_initial.cc)
+  kFtpClient,   // the client side of FTP (its PORT/EPRT commands)
+  kFtpData,     // a data connection announced on an FTP control connection
   kUnknown, kCount
 };
 
@@ -31,7 +33,8 @@ namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Proto::kCount)> kProtoNames = {
     "", "ssh", "http", "ssl", "ftp", "smtp", "pop3", "imap", "mysql", "dhcp", "dns", "netbios-ns",
-    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", "smtp", "quic", ""};
+    "smb", "dce_rpc", "krb", "rdp", "postgresql", "snmp", "ntp", "smtp", "quic", "ftp",
+    "ftp-data", ""};
 
 const char* ProtoName(Proto p) { return kProtoNames[static_cast<size_t>(p)]; }
 
@@ -83,6 +86,7 @@ struct Direction {
   // Message-framed protocols (SMB, DCE-RPC, Kerberos, RDP): the next unread message in buf;
   // STARTTLS and RDP: where the TLS handshake starts in buf (tls_at, when tls_inner).
   size_t offset = 0;
+  size_t lines_at = 0;  // FTP control: the next line to read in buf
   size_t tls_at = 0;
   bool tls_inner = false;
   uint8_t stage = 0;
@@ -94,6 +98,17 @@ struct TcpExtract : ExtractState {
 };
 
 void DeleteTcpState(ExtractState* s) { delete static_cast<TcpExtract*>(s); }
+
+// An FTP command (RFC 959 5.3.1): three or four letters, then a space or the line's end.
+bool LooksLikeFtpCommand(Bytes b) {
+  size_t letters = 0;
+  while (letters < b.size() && letters < 4 &&
+         ((b[letters] | 0x20) >= 'a' && (b[letters] | 0x20) <= 'z')) {
+    ++letters;
+  }
+  return letters >= 3 && letters < b.size() &&
+         (b[letters] == ' ' || b[letters] == '\r' || b[letters] == '\n');
+}
 
 constexpr size_t kMaxPending = 4;
 
@@ -209,6 +224,22 @@ class ExtractorSet::Impl {
   }
   std::unordered_map<uint64_t, int64_t> arp_seen_;
 
+  // FTP data connections announced on control connections and not yet seen, as Zeek's FTP
+  // analyzer schedules them (base/protocols/ftp/main.zeek): from `orig` to resp:port, within
+  // kFtpDataWait of the announcement. Few at a time; the oldest go first beyond kMaxFtpData.
+  struct FtpDataExpected {
+    rules::IpAddress orig, resp;
+    uint16_t port = 0;
+    int64_t until_us = 0;
+  };
+  static constexpr int64_t kFtpDataWait = 5 * 60 * 1'000'000;  // Zeek's 5 min
+  static constexpr size_t kMaxFtpData = 256;
+  std::vector<FtpDataExpected> ftp_data_;
+  void ExpectFtpData(const rules::IpAddress& orig, const rules::IpAddress& resp, uint16_t port,
+                     int64_t ts);
+  bool IsExpectedFtpData(const DecodedPacket& packet);
+  void FtpControl(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts);
+
   // ---- Issue 3 sources (SMB/NTLM/DCE-RPC/Kerberos/RDP/PostgreSQL/SNMP/NTP/LLDP/CDP/p0f, STARTTLS);
   // defined at the end of this file.
  public:
@@ -282,6 +313,11 @@ void ExtractorSet::Impl::FinishFlow(FlowRecord& flow, Proto proto) {
 
 void ExtractorSet::Impl::OnTcp(FlowRecord& flow, const DecodedPacket& packet, bool from_orig) {
   if ((packet.tcp_flags & kTcpSyn) && p0f_ != nullptr) OnSyn(flow, packet);
+  if (!ftp_data_.empty() && flow.orig.packets + flow.resp.packets == 1 &&
+      IsExpectedFtpData(packet)) {
+    flow.extract = Sentinel(true, Proto::kFtpData);  // file contents: nothing to read
+    return;
+  }
   if (packet.payload.empty()) {
     return;  // handshake and pure ACKs: nothing to read, nothing allocated
   }
@@ -402,10 +438,15 @@ Proto ExtractorSet::Impl::Recognise(const FlowRecord& flow, Direction& d, bool f
 bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d, bool from_orig,
                                  int64_t ts) {
   if (d.proto == Proto::kNone) {
-    d.proto = Recognise(flow, d, from_orig);
+    // The client of an FTP server (which speaks first): its PORT/EPRT commands name data
+    // connections.
+    d.proto = from_orig && st.dir[1].proto == Proto::kFtp && LooksLikeFtpCommand(d.buf)
+                  ? Proto::kFtpClient
+                  : Recognise(flow, d, from_orig);
     switch (d.proto) {
       case Proto::kNone: return false;
       case Proto::kUnknown: return true;
+      case Proto::kFtpClient: break;
       case Proto::kSsh: ++stats_.ssh; break;
       case Proto::kHttp: ++stats_.http; break;
       case Proto::kTls: ++stats_.tls; break;
@@ -525,8 +566,12 @@ bool ExtractorSet::Impl::Process(FlowRecord& flow, TcpExtract& st, Direction& d,
                  extract::CleanText(*line), ProtoName(d.proto), ts, 50);
         d.stage = 1;
       }
+      if (d.proto == Proto::kFtp && !d.tls_inner) FtpControl(flow, d, from_orig, ts);
       return StartTls(flow, d, from_orig, ts);  // the certificate after STARTTLS / AUTH TLS
     }
+    case Proto::kFtpClient:
+      FtpControl(flow, d, from_orig, ts);
+      return false;  // until the direction's bounds
     case Proto::kSmtpClient: {
       std::string agent;
       switch (extract::MailUserAgent(text, &agent)) {
@@ -1021,6 +1066,16 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
   if (!tcp && !udp) return;
   std::string protocol = ProtoName(proto);
   if (proto == Proto::kKerberos && tcp) protocol = "krb_tcp";  // Zeek's name, as the classifier's
+  if (tcp && !protocol.empty() && proto != Proto::kHttp &&
+      protocol != flow.classification.service) {
+    // A protocol the parsers confirmed from a TCP flow's payload is its Zeek service, as Zeek's
+    // analyzers confirm theirs, also where nDPI's label says otherwise (nDPI 4.2 calls an SMTP
+    // session with a long EHLO "MQTT", SMB2 on 445 "NetBIOS") or has none (DCE-RPC on a dynamic
+    // port, TLS on an unusual one). Not for kHttp, which also stands for the heads of RTSP, SIP
+    // and Gnutella (same syntax). conn.log, the flow aggregates and the alerts read the service
+    // after this; nDPI's own label stays in `app`.
+    flow.classification.service = protocol;
+  }
   if (protocol.empty()) protocol = flow.classification.service;
   bool answered = false;
   if (tcp) {
@@ -1034,6 +1089,9 @@ void ExtractorSet::Impl::OnFlowEnd(FlowRecord& flow) {
     answered = flow.orig.packets > 0 && flow.resp.packets > 0 && !protocol.empty();
   }
   if (!answered) return;
+  // The responder of an FTP data connection offers no service: its port was one the control
+  // connection agreed on for one transfer (Zeek's known-services skips ftp-data as well).
+  if (protocol == "ftp-data") return;
   // Once per (service, exposure) per fact_repeat_us: the first client from the internet makes
   // the service exposed even when internal clients came first.
   const bool exposed = !IsLocal(flow.id.orig_h);
@@ -1360,6 +1418,40 @@ bool ExtractorSet::Impl::FeedTlsAt(FlowRecord& flow, Direction& d, bool from_ori
   });
   if (d.tls.malformed()) ++stats_.malformed;
   return d.tls.done();
+}
+
+void ExtractorSet::Impl::ExpectFtpData(const rules::IpAddress& orig, const rules::IpAddress& resp,
+                                       uint16_t port, int64_t ts) {
+  std::erase_if(ftp_data_, [&](const FtpDataExpected& e) { return e.until_us < ts; });
+  if (ftp_data_.size() >= kMaxFtpData) ftp_data_.erase(ftp_data_.begin());
+  ftp_data_.push_back({orig, resp, port, ts + kFtpDataWait});
+}
+
+bool ExtractorSet::Impl::IsExpectedFtpData(const DecodedPacket& packet) {
+  for (auto it = ftp_data_.begin(); it != ftp_data_.end(); ++it) {
+    if (it->port == packet.dst_port && it->resp == packet.dst && it->orig == packet.src &&
+        it->until_us >= packet.timestamp_us) {
+      ftp_data_.erase(it);  // one connection per announcement
+      return true;
+    }
+  }
+  return false;
+}
+
+// Reads the complete lines of an FTP control direction not read yet: the server's 227/229
+// passive replies (the client connects to the address given, or to the server for 229) and the
+// client's PORT/EPRT commands (the server connects to the address given).
+void ExtractorSet::Impl::FtpControl(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {
+  std::string_view text = extract::AsText(d.buf);
+  for (size_t end; (end = text.find('\n', d.lines_at)) != std::string_view::npos;
+       d.lines_at = end + 1) {
+    std::string_view line = text.substr(d.lines_at, end - d.lines_at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto target = from_orig ? extract::FtpPortCommand(line) : extract::FtpPassiveReply(line);
+    if (!target) continue;
+    const rules::IpAddress& resp = target->address ? *target->address : flow.id.resp_h;
+    ExpectFtpData(from_orig ? flow.id.resp_h : flow.id.orig_h, resp, target->port, ts);
+  }
 }
 
 bool ExtractorSet::Impl::StartTls(FlowRecord& flow, Direction& d, bool from_orig, int64_t ts) {

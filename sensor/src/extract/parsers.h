@@ -63,6 +63,18 @@ GreetingKind ClassifyGreeting(std::string_view first_line);
 // The greeting text without the status ("220 ", "220-", "+OK ", "* OK "), cleaned.
 std::string GreetingText(std::string_view first_line, GreetingKind kind);
 
+// ---- FTP data connections announced on the control connection: the server's passive replies
+// "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)" (RFC 959 4.1.3, 4.2) and "229 Entering
+// Extended Passive Mode (|||port|)" (RFC 2428 3), the client's "PORT h1,h2,h3,h4,p1,p2"
+// (RFC 959) and "EPRT |1|addr|port|" / "|2|addr|port|" (RFC 2428 2). `address` is absent for 229,
+// whose data connection goes to the control connection's server. One line, without its CRLF.
+struct FtpDataTarget {
+  std::optional<rules::IpAddress> address;
+  uint16_t port = 0;
+};
+std::optional<FtpDataTarget> FtpPassiveReply(std::string_view line);
+std::optional<FtpDataTarget> FtpPortCommand(std::string_view line);
+
 // ---- SMTP client: the mail user agent from the X-Mailer or User-Agent header of the first message
 // (RFC 5321 DATA, RFC 5322 header fields). Only that header value is read: no addresses, no body.
 enum class MailScan { kNeedMore, kFound, kNone };

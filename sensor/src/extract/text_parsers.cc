@@ -231,6 +231,104 @@ MailScan MailUserAgent(std::string_view s, std::string* user_agent) {
   return MailScan::kNone;
 }
 
+namespace {
+
+// "h1,h2,h3,h4,p1,p2": six decimal numbers 0..255 (RFC 959 4.1.2, host-port).
+std::optional<FtpDataTarget> HostPort(std::string_view text) {
+  std::array<uint32_t, 6> n{};
+  size_t at = 0;
+  for (size_t i = 0; i < n.size(); ++i) {
+    size_t digits = 0;
+    while (at < text.size() && text[at] == ' ' && digits == 0) ++at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9' && digits < 3) {
+      n[i] = n[i] * 10 + static_cast<uint32_t>(text[at] - '0');
+      ++at;
+      ++digits;
+    }
+    if (digits == 0 || n[i] > 255) return std::nullopt;
+    if (i + 1 < n.size()) {
+      if (at >= text.size() || text[at] != ',') return std::nullopt;
+      ++at;
+    } else if (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      return std::nullopt;  // a fourth digit
+    }
+  }
+  FtpDataTarget t;
+  const std::array<uint8_t, 4> v4 = {static_cast<uint8_t>(n[0]), static_cast<uint8_t>(n[1]),
+                                     static_cast<uint8_t>(n[2]), static_cast<uint8_t>(n[3])};
+  t.address = rules::IpAddress::FromV4Bytes(v4.data());
+  t.port = static_cast<uint16_t>(n[4] << 8 | n[5]);
+  if (t.port == 0) return std::nullopt;
+  return t;
+}
+
+// A decimal TCP port 1..65535 that fills `text`.
+std::optional<uint16_t> PortNumber(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  uint32_t port = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  return static_cast<uint16_t>(port);
+}
+
+}  // namespace
+
+std::optional<FtpDataTarget> FtpPassiveReply(std::string_view line) {
+  if (StartsWith(line, "227 ") || StartsWith(line, "227-")) {
+    // RFC 959 leaves the reply's text free; RFC 1123 4.1.2.6: scan for the first digit.
+    size_t open = line.find('(');
+    size_t from = open != std::string_view::npos ? open + 1 : line.find_first_of("0123456789", 4);
+    if (from == std::string_view::npos) return std::nullopt;
+    return HostPort(line.substr(from));
+  }
+  if (StartsWith(line, "229 ") || StartsWith(line, "229-")) {
+    // "(<d><d><d>port<d>)" with the same delimiter <d> four times (RFC 2428 3).
+    size_t open = line.find('(');
+    if (open == std::string_view::npos || line.size() - open < 6) return std::nullopt;
+    const char d = line[open + 1];
+    if (line[open + 2] != d || line[open + 3] != d) return std::nullopt;
+    size_t end = line.find(d, open + 4);
+    if (end == std::string_view::npos) return std::nullopt;
+    auto port = PortNumber(line.substr(open + 4, end - open - 4));
+    if (!port) return std::nullopt;
+    FtpDataTarget t;
+    t.port = *port;
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<FtpDataTarget> FtpPortCommand(std::string_view line) {
+  auto command = [&](std::string_view name) {
+    return line.size() > name.size() && line[name.size()] == ' ' &&
+           IEquals(line.substr(0, name.size()), name);
+  };
+  if (command("PORT")) return HostPort(line.substr(5));
+  if (!command("EPRT") || line.size() < 6) return std::nullopt;
+  // "EPRT <d>proto<d>address<d>port<d>", proto 1 (IPv4) or 2 (IPv6) (RFC 2428 2).
+  std::string_view rest = line.substr(5);
+  const char d = rest[0];
+  std::array<std::string_view, 3> field;
+  size_t at = 1;
+  for (auto& f : field) {
+    size_t end = rest.find(d, at);
+    if (end == std::string_view::npos) return std::nullopt;
+    f = rest.substr(at, end - at);
+    at = end + 1;
+  }
+  if (field[0] != "1" && field[0] != "2") return std::nullopt;
+  auto address = rules::IpAddress::Parse(field[1]);
+  auto port = PortNumber(field[2]);
+  if (!address || !port || address->is_v4() != (field[0] == "1")) return std::nullopt;
+  FtpDataTarget t;
+  t.address = *address;
+  t.port = *port;
+  return t;
+}
+
 GreetingKind ClassifyGreeting(std::string_view line) {
   if (line.size() >= 4 && StartsWith(line, "220") && (line[3] == ' ' || line[3] == '-')) {
     return GreetingKind::kFtpOrSmtp;

@@ -49,6 +49,41 @@ TEST(ParsersTest, HttpHeadsRequestAndResponse) {
   EXPECT_EQ(bad->user_agent, "a??b");
 }
 
+TEST(ParsersTest, FtpDataConnectionAnnouncements) {
+  auto at = [](const std::optional<FtpDataTarget>& t) {
+    if (!t) return std::string("none");
+    return (t->address ? t->address->ToString() : std::string("server")) + ":" +
+           std::to_string(t->port);
+  };
+  // RFC 959: 227 with h1,h2,h3,h4,p1,p2 (port p1*256+p2), the parentheses optional.
+  EXPECT_EQ(at(FtpPassiveReply("227 Entering Passive Mode (199,233,217,249,221,90)")),
+            "199.233.217.249:56666");
+  EXPECT_EQ(at(FtpPassiveReply("227 Entering Passive Mode 10,0,0,1,4,1")), "10.0.0.1:1025");
+  EXPECT_EQ(at(FtpPassiveReply("227 =10,0,0,1,0,21")), "10.0.0.1:21");
+  // RFC 2428: 229 names the port only, the address is the control connection's server.
+  EXPECT_EQ(at(FtpPassiveReply("229 Entering Extended Passive Mode (|||6446|)")), "server:6446");
+  EXPECT_EQ(at(FtpPassiveReply("229 Extended Passive (!!!21!)")), "server:21");
+  EXPECT_EQ(at(FtpPortCommand("PORT 141,142,220,235,131,46")), "141.142.220.235:33582");
+  EXPECT_EQ(at(FtpPortCommand("port 10,0,0,2,0,80")), "10.0.0.2:80");
+  EXPECT_EQ(at(FtpPortCommand("EPRT |1|132.235.1.2|6275|")), "132.235.1.2:6275");
+  EXPECT_EQ(at(FtpPortCommand("EPRT |2|1080::8:800:200C:417A|5282|")), "1080::8:800:200c:417a:5282");
+  // Not announcements, or malformed: nothing.
+  for (const char* line :
+       {"227 Entering Passive Mode (256,0,0,1,1,1)", "227 Entering Passive Mode (1,2,3,4,0,0)",
+        "227 Entering Passive Mode (1,2,3,4,5)", "227 Entering Passive Mode (1,2,3,4,5,6789)",
+        "227 No address", "229 Entering Extended Passive Mode (|||0|)",
+        "229 Entering Extended Passive Mode (|||70000|)", "229 (||6446|)", "229 (", "200 PORT ok",
+        "150 Opening BINARY mode data connection (1,2,3,4,5,6)", ""}) {
+    EXPECT_EQ(at(FtpPassiveReply(line)), "none") << line;
+  }
+  for (const char* line :
+       {"PORT", "PORT ", "PORT 1,2,3,4,5", "PORT 1,2,3,4,5,x", "PORTS 1,2,3,4,5,6",
+        "EPRT |1|::1|80|", "EPRT |2|10.0.0.1|80|", "EPRT |3|10.0.0.1|80|", "EPRT |1|10.0.0.1|0|",
+        "EPRT |1|10.0.0.1|80", "EPRT ", "EPRT x", "LIST", ""}) {
+    EXPECT_EQ(at(FtpPortCommand(line)), "none") << line;
+  }
+}
+
 TEST(ParsersTest, Greetings) {
   EXPECT_EQ(ClassifyGreeting("220 (vsFTPd 3.0.3)"), GreetingKind::kFtpOrSmtp);
   EXPECT_EQ(GreetingText("220 (vsFTPd 3.0.3)", GreetingKind::kFtpOrSmtp), "(vsFTPd 3.0.3)");

@@ -144,6 +144,97 @@ std::string Key(const std::string& orig_h, const std::string& orig_p) {
   return ::testing::AssertionSuccess() << expected.size() << " sessions agree";
 }
 
+// conn.log's `service` for every connection in Zeek's conn.log baselines (Z07, Z14, Z33): SSH on
+// 22 and on non-standard ports, FTP control and data, DHCP. Connections are matched by their two
+// endpoints in either order (Zeek turns a DHCP reply's connection round, "^" in its history).
+// `explained`: "a:p-b:p" of connections whose service differs from Zeek's, with the reason.
+::testing::AssertionResult ConnServiceAgrees(const std::string& pcap, const std::string& baseline,
+                                             const std::map<std::string, std::string>& explained) {
+  auto pair_key = [](const std::string& a, const std::string& ap, const std::string& b,
+                     const std::string& bp) {
+    return std::min(Key(a, ap), Key(b, bp)) + "-" + std::max(Key(a, ap), Key(b, bp));
+  };
+  ProtocolLogRun run(pcap);
+  std::map<std::string, std::string> ours;
+  for (const Json& j : run.Lines("conn")) {
+    ours[pair_key(j["id.orig_h"], std::to_string(j["id.orig_p"].get<int>()), j["id.resp_h"],
+                  std::to_string(j["id.resp_p"].get<int>()))] = j.value("service", "-");
+  }
+  auto expected = Baseline(baseline);
+  if (expected.empty()) return ::testing::AssertionFailure() << "no baseline lines";
+  std::ostringstream problems;
+  size_t agreeing = 0;
+  for (const auto& row : expected) {
+    const std::string key =
+        pair_key(row.at("id.orig_h"), row.at("id.orig_p"), row.at("id.resp_h"), row.at("id.resp_p"));
+    auto it = ours.find(key);
+    if (it == ours.end()) {
+      problems << "\n  missing " << key;
+    } else if (it->second == row.at("service")) {
+      ++agreeing;
+      if (explained.count(key)) problems << "\n  " << key << " agrees now: drop its explanation";
+    } else if (!explained.count(key)) {
+      problems << "\n  " << key << ": " << it->second << " vs Zeek " << row.at("service");
+    }
+  }
+  if (!problems.str().empty()) return ::testing::AssertionFailure() << problems.str();
+  return ::testing::AssertionSuccess() << agreeing << " of " << expected.size() << " agree";
+}
+
+TEST(ProtocolLogsTest, ConnServiceAgreesWithZeek) {
+  EXPECT_TRUE(ConnServiceAgrees(
+      "ssh/ssh.pcap", "scripts.base.protocols.ssh.basic/conn.log",
+      {{"192.168.1.31:51476-192.168.1.32:8118",
+        "one ClientHello (76 bytes) and no reply: nDPI names the flow TLS from the client's side "
+        "alone, Zeek's SSL analyzer had nothing from the server to confirm it with"}}));
+  EXPECT_TRUE(ConnServiceAgrees("ftp/ipv4.pcap", "scripts.base.protocols.ftp.ftp-ipv4/conn.log",
+                                {}));
+  EXPECT_TRUE(ConnServiceAgrees(
+      "dhcp/dhcp.pcap", "scripts.base.protocols.dhcp.dhcp-all-msg-types/conn.log", {}));
+}
+
+// The service is the protocol the parsers confirmed from a TCP flow's payload, also where nDPI
+// 4.2's label says otherwise or nothing; nDPI's label stays in `app`.
+TEST(ProtocolLogsTest, ConnServiceIsTheProtocolThePayloadShowed) {
+  const std::string ndpi = std::string(SHARED_DIR) + "/testdata/ndpi/pcap/";
+  auto conn = [](const ProtocolLogRun& run, int resp_p) {
+    std::vector<Json> out;
+    for (const Json& j : run.Lines("conn")) {
+      if (j["id.resp_p"].get<int>() == resp_p && j["proto"] == "tcp") out.push_back(j);
+    }
+    return out;
+  };
+  {  // SMB2 on 445: nDPI says NetBIOS.SMBv23 (Zeek service of NetBIOS: netbios-ssn).
+    ProtocolLogRun run(ndpi + "smb_deletefile.pcap");
+    auto flows = conn(run, 445);
+    ASSERT_FALSE(flows.empty());
+    for (const Json& j : flows) {
+      EXPECT_EQ(j.value("service", ""), "smb") << j.dump();
+      EXPECT_EQ(j.value("app", ""), "NetBIOS.SMBv23") << j.dump();
+    }
+  }
+  {  // DCE-RPC on a dynamic port, which nDPI does not name.
+    ProtocolLogRun run(ndpi + "kerberos.pcap");
+    auto flows = conn(run, 49155);
+    ASSERT_FALSE(flows.empty());
+    for (const Json& j : flows) EXPECT_EQ(j.value("service", ""), "dce_rpc") << j.dump();
+  }
+  {  // RTSP heads read like HTTP's, but RTSP is not HTTP: no service from them.
+    ProtocolLogRun run(ndpi + "rtsp.pcap");
+    auto flows = conn(run, 8554);
+    ASSERT_FALSE(flows.empty());
+    size_t with_payload = 0;
+    for (const Json& j : flows) {
+      EXPECT_FALSE(j.contains("service")) << j.dump();
+      if (j.value("orig_bytes", 0) > 0) {
+        ++with_payload;
+        EXPECT_EQ(j.value("app", ""), "RTSP") << j.dump();
+      }
+    }
+    EXPECT_GT(with_payload, 0u);
+  }
+}
+
 TEST(ProtocolLogsTest, Z07SshLogAgreesWithZeek) {
   EXPECT_TRUE(SshAgrees("ssh/ssh.pcap", "scripts.base.protocols.ssh.basic/ssh.log"));
 }

@@ -134,6 +134,14 @@ TEST(ZeekTracesTest, Z06TeredoIsNoService) {
   for (const auto& s : services) EXPECT_EQ(s.find("|3544|"), std::string::npos) << s;
 }
 
+// Z33 ftp-ipv4: two passive (227) and two active (PORT) transfers. Their data connections are
+// not services of the hosts that accepted them (an FTP server's ephemeral ports, and the
+// client's for PORT): only the control port is.
+TEST(ZeekTracesTest, Z33FtpDataConnectionsAreNoServices) {
+  TraceInventory inv("ftp/ipv4.pcap");
+  EXPECT_EQ(inv.Services(), std::set<std::string>{"199.233.217.249|21|6|ftp"});
+}
+
 // Z07 ssh basic: server and client versions, on port 22 and on the non-standard 2200 and 41644.
 TEST(ZeekTracesTest, Z07SshVersionsIncludingOddPorts) {
   TraceInventory inv("ssh/ssh.pcap");
