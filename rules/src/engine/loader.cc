@@ -382,6 +382,15 @@ Result<> Loader::LoadSoftware(const YamlNode& node, Rule* rule) {
     s.known_exploited = *b;
     return {};
   });
+  r.Optional("role", [&](const YamlNode& v) -> Result<> {
+    auto x = v.AsString();
+    if (!x) return tl::make_unexpected(x.error());
+    if (*x != "server" && *x != "client") {
+      return tl::make_unexpected(v.ErrorAt("role must be server or client, not '" + *x + "'"));
+    }
+    s.role = *x;
+    return {};
+  });
   if (auto done = r.Finish(); !done) return done;
   if (!product.empty()) {
     if (vendor.empty()) {
@@ -846,6 +855,13 @@ Result<SoftwareFact> ReadSoftware(const YamlNode& node) {
   });
   r.Optional("raw", [&](const YamlNode& v) -> Result<> {
     UTKIKK_TRY_ASSIGN(f.origin.raw, v.AsString());
+    return {};
+  });
+  r.Optional("role", [&](const YamlNode& v) -> Result<> {
+    UTKIKK_TRY_ASSIGN(f.role, v.AsString());
+    if (f.role != "server" && f.role != "client") {
+      return tl::make_unexpected(v.ErrorAt("role must be server or client, not '" + f.role + "'"));
+    }
     return {};
   });
   r.Optional("at", [&](const YamlNode& v) -> Result<> {

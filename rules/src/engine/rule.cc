@@ -85,6 +85,7 @@ std::string Rule::Summary() const {
       s += " affected: " + Join(ranges, ", ");
       if (!software.cves.empty()) s += "; " + Join(software.cves, ", ");
       if (software.known_exploited) s += "; known exploited";
+      if (!software.role.empty()) s += "; " + software.role + " side only";
       break;
     }
     case RuleKind::kPolicy: {

@@ -438,6 +438,11 @@ std::vector<Alert> RuleSet::Evaluate(const SoftwareFact& fact) const {
   const std::string& raw_version = fact.version.empty() ? cpe_version : fact.version;
   for (uint32_t index : refs) {
     const Rule& rule = impl_->rules[index];
+    // A fact without a role counts as a server's, as the inventory keeps it.
+    if (!rule.software.role.empty() &&
+        (rule.software.role == "client") != (fact.role == "client")) {
+      continue;
+    }
     auto version = NormaliseVersion(raw_version, rule.software.scheme);
     if (!version) continue;  // an unknown version proves nothing
     if (!IsAffected(*version, rule.software.affected, rule.software.scheme)) continue;

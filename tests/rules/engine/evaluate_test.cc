@@ -98,6 +98,38 @@ std::vector<std::string> Ids(const std::vector<Alert>& alerts) {
   return ids;
 }
 
+// role: server leaves out client-side facts (an OpenSSH client's banner is no sshd), a fact
+// without a role counts as a server's; role: client the other way round.
+TEST(EvaluateTest, SoftwareRoleLeavesOutTheOtherSide) {
+  RuleSet set = Load(R"(
+- id: sshd
+  title: sshd
+  severity: high
+  software: {product: openbsd:openssh, role: server, affected: [{introduced: 8.5p1, fixed: 9.8p1}]}
+- id: agent
+  title: ssh-agent
+  severity: high
+  software: {product: openbsd:openssh, role: client, affected: [{introduced: 5.5, fixed: 9.3p2}]}
+- id: any
+  title: either
+  severity: low
+  software: {product: openbsd:openssh, affected: [{introduced: 8.0, fixed: 9.3}]}
+)");
+  SoftwareFact f;
+  f.vendor = "OpenBSD";
+  f.product = "OpenSSH";
+  f.version = "9.2p1";
+  f.role = "server";
+  EXPECT_EQ(Ids(set.Evaluate(f)), (std::vector<std::string>{"sshd", "any"}));
+  f.role = "";
+  EXPECT_EQ(Ids(set.Evaluate(f)), (std::vector<std::string>{"sshd", "any"}));
+  f.role = "client";
+  EXPECT_EQ(Ids(set.Evaluate(f)), (std::vector<std::string>{"agent", "any"}));
+  auto rule = set.Find("sshd");
+  ASSERT_NE(rule, nullptr);
+  EXPECT_NE(rule->Summary().find("server side only"), std::string::npos) << rule->Summary();
+}
+
 TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   RuleSet set = Load(kPolicy);
   Networks n;

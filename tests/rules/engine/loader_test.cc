@@ -230,6 +230,12 @@ TEST(LoaderTest, EveryErrorSaysWhere) {
        "t.yaml:1:69: unknown version scheme 'roman'"},
       {"- {id: x, title: t, severity: low, software: {product: a:b, affected: []}}",
        "affected must be a non-empty list of ranges"},
+      {"- {id: x, title: t, severity: low, software: {product: a:b, role: daemon, "
+       "affected: [{fixed: '1'}]}}",
+       "t.yaml:1:67: role must be server or client, not 'daemon'"},
+      {"- {id: x, title: t, severity: low, software: {product: a:b, affected: [{fixed: '1'}]},"
+       " tests: [{expect: none, software: {cpe: 'cpe:2.3:a:a:b:2', role: both}}]}",
+       "role must be server or client, not 'both'"},
       {"- {id: x, title: t, severity: low, software: {product: a:b, affected: [{fixed: abc}]}}",
        "t.yaml:1:80: bad version range: 'abc' is no version"},
       {"- {id: x, title: t, severity: low, software: {product: a:b, "

@@ -28,6 +28,9 @@ struct SoftwareSpec {
   std::vector<VersionRange> affected;
   std::vector<std::string> cves;
   bool known_exploited = false;       // listed in CISA's KEV catalogue
+  // "server": not facts from a program's client side (an OpenSSH client banner says nothing of
+  // an sshd); "client": client-side facts only; "": either.
+  std::string role;
 };
 
 // policy: conditions over services and flows, AND-ed; list values are OR-ed.
