@@ -80,6 +80,10 @@ std::string InventoryOs::Label() const {
 }
 
 std::string InventorySoftware::Label() const {
+  // A TLS client's fingerprint names its method and shows its value: "JA4 t13d1516h2_8daaf...".
+  if (kind == "tls_client" && vendor.empty() && version.empty() && !raw.empty()) {
+    return product.empty() ? raw : product + " " + raw;
+  }
   std::string label = JoinWords({&vendor, &product, &version});
   return label.empty() ? raw : label;
 }

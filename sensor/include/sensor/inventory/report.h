@@ -39,7 +39,9 @@ struct InventorySoftware {
   uint8_t transport = 0;
   std::string ip, role, kind, name, vendor, product, version, cpe23, raw, source;
   int64_t first_seen = 0, last_seen = 0;
-  std::string Label() const;  // "OpenBSD OpenSSH 9.2p1", or the raw banner when unnamed
+  // "OpenBSD OpenSSH 9.2p1", or the raw banner when unnamed; "JA3 <hash>" for a TLS client's
+  // fingerprint.
+  std::string Label() const;
 };
 struct InventoryService {
   std::string ip;
