@@ -121,21 +121,14 @@ TEST_F(InventoryCliTest, JsonLinesAreJsonWithEverything) {
 }
 
 TEST(InventoryReportTest, SoftwareLabels) {
-  InventorySoftware s;
-  s.vendor = "OpenBSD";
-  s.product = "OpenSSH";
-  s.version = "9.2p1";
-  s.raw = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u5";
-  EXPECT_EQ(s.Label(), "OpenBSD OpenSSH 9.2p1");
-  InventorySoftware unnamed;
-  unnamed.raw = "mail.example.net ESMTP ready";
+  const InventorySoftware named{.vendor = "OpenBSD", .product = "OpenSSH", .version = "9.2p1",
+                                .raw = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u5"};
+  EXPECT_EQ(named.Label(), "OpenBSD OpenSSH 9.2p1");
+  const InventorySoftware unnamed{.raw = "mail.example.net ESMTP ready"};
   EXPECT_EQ(unnamed.Label(), "mail.example.net ESMTP ready");
   // A JA3/JA4 row is only useful with its value.
-  InventorySoftware ja4;
-  ja4.kind = "tls_client";
-  ja4.role = "client";
-  ja4.product = "JA4";
-  ja4.raw = "t13d1516h2_8daaf6152771_e5627efa2ab1";
+  const InventorySoftware ja4{.role = "client", .kind = "tls_client", .product = "JA4",
+                              .raw = "t13d1516h2_8daaf6152771_e5627efa2ab1"};
   EXPECT_EQ(ja4.Label(), "JA4 t13d1516h2_8daaf6152771_e5627efa2ab1");
 }
 
