@@ -29,6 +29,16 @@ Result<std::vector<std::string>> StringOrList(const YamlNode& node) {
   return node.AsStringList();
 }
 
+// A software side: "server" or "client" (a rule's condition, or a test fact's).
+Result<std::string> Role(const YamlNode& node) {
+  auto role = node.AsString();
+  if (!role) return role;
+  if (*role != "server" && *role != "client") {
+    return tl::make_unexpected(node.ErrorAt("role must be server or client, not '" + *role + "'"));
+  }
+  return role;
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -383,12 +393,9 @@ Result<> Loader::LoadSoftware(const YamlNode& node, Rule* rule) {
     return {};
   });
   r.Optional("role", [&](const YamlNode& v) -> Result<> {
-    auto x = v.AsString();
-    if (!x) return tl::make_unexpected(x.error());
-    if (*x != "server" && *x != "client") {
-      return tl::make_unexpected(v.ErrorAt("role must be server or client, not '" + *x + "'"));
-    }
-    s.role = *x;
+    auto role = Role(v);
+    if (!role) return tl::make_unexpected(role.error());
+    s.role = std::move(*role);
     return {};
   });
   if (auto done = r.Finish(); !done) return done;
@@ -858,10 +865,7 @@ Result<SoftwareFact> ReadSoftware(const YamlNode& node) {
     return {};
   });
   r.Optional("role", [&](const YamlNode& v) -> Result<> {
-    UTKIKK_TRY_ASSIGN(f.role, v.AsString());
-    if (f.role != "server" && f.role != "client") {
-      return tl::make_unexpected(v.ErrorAt("role must be server or client, not '" + f.role + "'"));
-    }
+    UTKIKK_TRY_ASSIGN(f.role, Role(v));
     return {};
   });
   r.Optional("at", [&](const YamlNode& v) -> Result<> {

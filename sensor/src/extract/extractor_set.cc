@@ -1428,14 +1428,15 @@ void ExtractorSet::Impl::ExpectFtpData(const rules::IpAddress& orig, const rules
 }
 
 bool ExtractorSet::Impl::IsExpectedFtpData(const DecodedPacket& packet) {
-  for (auto it = ftp_data_.begin(); it != ftp_data_.end(); ++it) {
-    if (it->port == packet.dst_port && it->resp == packet.dst && it->orig == packet.src &&
-        it->until_us >= packet.timestamp_us) {
-      ftp_data_.erase(it);  // one connection per announcement
-      return true;
-    }
-  }
-  return false;
+  // Expired announcements go here too, so that none is left to scan once FTP falls silent.
+  const int64_t now = packet.timestamp_us;
+  std::erase_if(ftp_data_, [&](const FtpDataExpected& e) { return e.until_us < now; });
+  auto it = std::find_if(ftp_data_.begin(), ftp_data_.end(), [&](const FtpDataExpected& e) {
+    return e.port == packet.dst_port && e.resp == packet.dst && e.orig == packet.src;
+  });
+  if (it == ftp_data_.end()) return false;
+  ftp_data_.erase(it);  // one connection per announcement
+  return true;
 }
 
 // Reads the complete lines of an FTP control direction not read yet: the server's 227/229

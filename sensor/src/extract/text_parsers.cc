@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 
 #include "extract/parsers.h"
 
@@ -254,9 +255,7 @@ std::optional<FtpDataTarget> HostPort(std::string_view text) {
     }
   }
   FtpDataTarget t;
-  const std::array<uint8_t, 4> v4 = {static_cast<uint8_t>(n[0]), static_cast<uint8_t>(n[1]),
-                                     static_cast<uint8_t>(n[2]), static_cast<uint8_t>(n[3])};
-  t.address = rules::IpAddress::FromV4Bytes(v4.data());
+  t.address = rules::IpAddress::FromV4(n[0] << 24 | n[1] << 16 | n[2] << 8 | n[3]);
   t.port = static_cast<uint16_t>(n[4] << 8 | n[5]);
   if (t.port == 0) return std::nullopt;
   return t;
@@ -264,14 +263,10 @@ std::optional<FtpDataTarget> HostPort(std::string_view text) {
 
 // A decimal TCP port 1..65535 that fills `text`.
 std::optional<uint16_t> PortNumber(std::string_view text) {
-  if (text.empty() || text.size() > 5) return std::nullopt;
-  uint32_t port = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port == 0 || port > 65535) return std::nullopt;
-  return static_cast<uint16_t>(port);
+  uint16_t port = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (error != std::errc() || end != text.data() + text.size() || port == 0) return std::nullopt;
+  return port;
 }
 
 }  // namespace
