@@ -156,6 +156,8 @@ int RunFlows(const Args& args) {
     bool answered = state != "S0" && state != "REJ" && state != "OTH" && state != "RSTOS0" &&
                     state != "SH";
     if (!answered) continue;  // a service is a responder that answered
+    // An FTP transfer's port was agreed for that transfer: not a service (as in the inventory).
+    if (r.value("service", "") == "ftp-data") continue;
     Key key{resp, r.value("id.resp_p", 0u), r.value("proto", "")};
     ServiceRow& row = rows[key];
     row.host = resp;

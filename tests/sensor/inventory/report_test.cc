@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 
 namespace utkikk_cli {
 int RunInventory(const Args& args);  // tools/utkikk/cmd_inventory.cc
+int RunFlows(const Args& args);      // tools/utkikk/cmd_flows.cc
 }  // namespace utkikk_cli
 
 namespace sensor {
@@ -130,6 +132,25 @@ TEST(InventoryReportTest, SoftwareLabels) {
   const InventorySoftware ja4{.role = "client", .kind = "tls_client", .product = "JA4",
                               .raw = "t13d1516h2_8daaf6152771_e5627efa2ab1"};
   EXPECT_EQ(ja4.Label(), "JA4 t13d1516h2_8daaf6152771_e5627efa2ab1");
+}
+
+// `utkikk flows` lists the services of conn.log, not FTP transfers (ftp-data), as the inventory.
+TEST(FlowsCliTest, FtpTransfersAreNoServices) {
+  const fs::path dir = ScratchDir();
+  std::ofstream(dir / "conn.log")
+      << R"({"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.2","id.orig_p":50000,"id.resp_h":"10.0.0.1",)"
+      << R"("id.resp_p":21,"proto":"tcp","service":"ftp","conn_state":"SF","app":"FTP_CONTROL"})"
+      << "\n"
+      << R"({"ts":2.0,"uid":"C2","id.orig_h":"10.0.0.2","id.orig_p":50001,"id.resp_h":"10.0.0.1",)"
+      << R"("id.resp_p":56666,"proto":"tcp","service":"ftp-data","conn_state":"SF"})" << "\n";
+  testing::internal::CaptureStdout();
+  const int code = utkikk_cli::RunFlows({"--log-dir", dir.string()});
+  std::fflush(stdout);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("21/tcp"), std::string::npos) << out;
+  EXPECT_EQ(out.find("56666"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 services that answered"), std::string::npos) << out;
 }
 
 TEST(InventoryCliArgsTest, BadArgumentsExitTwo) {
