@@ -22,6 +22,8 @@ struct NdpiFlowLine {
   uint64_t dst_packets = 0;
   uint64_t dst_bytes = 0;
   bool undetected = false; // listed under "Undetected flows"
+  bool guessed = false;    // "[Confidence: Match by port]", "Match by IP" (4.2), "IP address"
+                           // (4.11): nDPI's guess from ports or addresses, not from payload
 };
 
 // Parses every flow line of `path`; an empty vector with *error set when the file is unreadable.

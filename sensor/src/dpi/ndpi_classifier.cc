@@ -12,6 +12,9 @@
 //    up to max_extra_packets more while ndpi_extra_dissection_possible(): a certificate or a DNS
 //    answer may still name the application (tls-rdn-extract.pcap: "TLS" -> "TLS.Microsoft",
 //    iphone.pcap: "DNS" -> "DNS.Apple").
+//  * nDPI's give-up guesses from the ports or its address lists (confidence MATCH_BY_PORT or
+//    MATCH_BY_IP) are dropped (Conclude): the labels are those of ndpiReader's flows whose
+//    confidence is DPI (the agreement test holds the sensor to that).
 //  Result: 4,520 packets to nDPI instead of 6,046 (full dissection); labels equal to full
 //  dissection except 3 flows named TLS.AmazonAWS (address) instead of TLS.Amazon (certificate).
 //  Inspect() cost on alexa-app: 8.35 M instructions (~2,700 per captured packet) against
@@ -250,11 +253,22 @@ class NdpiClassifier final : public Classifier {
     Conclude(flow, result);
   }
 
-  // Fills the classification from nDPI's verdict and frees the flow's state.
+  // Fills the classification from nDPI's verdict and frees the flow's state. Only a verdict
+  // from the payload counts (confidence DPI, or DPI from nDPI's caches of what other flows'
+  // payload showed): nDPI's give-up guesses from the ports (a bare handshake to port 80 is
+  // "HTTP", bytes no dissector knew on 443 "TLS") or from its address lists ("TLS.Google" by
+  // address) name nothing here. Zeek's service is a protocol an analyzer confirmed, and the
+  // inventory's services are identified from their payload, not their port.
   void Conclude(FlowRecord& flow, const ndpi_protocol& result) {
     FlowClassification& out = flow.classification;
-    if (result.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
-        result.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
+    const ndpi_confidence_t confidence = flow.dpi->flow->confidence;
+    const bool from_payload =
+        confidence == NDPI_CONFIDENCE_DPI || confidence == NDPI_CONFIDENCE_DPI_CACHE;
+    const bool named = result.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
+                       result.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+    if (named && !from_payload) {
+      ++stats_.guesses_dropped;
+    } else if (named) {
       std::array<char, 64> name{};
       ndpi_protocol2name(module_.get(), result, name.data(), name.size());
       out.application = name.data();

@@ -262,7 +262,7 @@ inline CaptureResult ClassifyCapture(const std::string& path, Classifier& classi
 }
 
 // Parses the flow lines of an nDPI result file ("\t1\tTCP a:p <-> b:p [proto: 7/HTTP]...") into
-// "PROTO lo <-> hi" -> application name. The file's endpoint order is the client first; the
+// "PROTO lo <-> hi" -> application name ("Unknown" for nDPI's guesses). The file's endpoint order is the client first; the
 // key sorts them like ClassifyCapture does (by address, then port).
 inline std::map<std::string, std::string> ReadNdpiResult(const std::string& path) {
   std::map<std::string, std::string> out;
@@ -300,7 +300,12 @@ inline std::map<std::string, std::string> ReadNdpiResult(const std::string& path
     const bool a_low = std::tie(a_addr, a_port) < std::tie(b_addr, b_port);
     const std::string a = Endpoint(a_addr, a_port, m[2].str()[0] == '[' ? 6 : 4);
     const std::string b = Endpoint(b_addr, b_port, m[3].str()[0] == '[' ? 6 : 4);
-    out.emplace(m[1].str() + " " + (a_low ? a : b) + " <-> " + (a_low ? b : a), m[4].str());
+    // nDPI's guesses from the ports or the addresses are no label for the sensor (classifier.h).
+    const bool guessed = line.find("[Confidence: Match by port]") != std::string::npos ||
+                         line.find("[Confidence: Match by IP]") != std::string::npos ||
+                         line.find("[Confidence: IP address]") != std::string::npos;
+    out.emplace(m[1].str() + " " + (a_low ? a : b) + " <-> " + (a_low ? b : a),
+                guessed ? "Unknown" : m[4].str());
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -32,11 +34,13 @@ CaptureResult Classify(const std::string& file, const ClassifierConfig& config =
 }
 
 // Captures whose labels nDPI 4.2 gives exactly as the 4.11 result files do (checked once over
-// all 56 captures; the others differ only where 4.11 added dissectors or renamed protocols).
+// all 56 captures; the others differ only where 4.11 added dissectors or renamed protocols, or
+// where nDPI 4.2 only guesses from the port what 4.11 recognises: mysql.pcapng, syslog.pcap,
+// rdp2.pcap).
 const std::vector<std::string> kAgreeingCaptures = {
     "dns.pcap",      "http.pcapng",  "ftp.pcap",         "443-safari.pcap", "imap.pcap",
-    "smtp.pcap",     "kerberos.pcap", "mysql.pcapng",    "pgsql2.pcapng",   "syslog.pcap",
-    "netbios.pcap",  "rdp2.pcap",    "tls-rdn-extract.pcap", "NTPv4.pcap", "mssql_tds.pcap",
+    "smtp.pcap",     "kerberos.pcap", "pgsql2.pcapng",   "netbios.pcap",
+    "tls-rdn-extract.pcap", "NTPv4.pcap", "mssql_tds.pcap",
 };
 
 TEST(NdpiClassifierTest, LabelsMatchNdpiResultFiles) {
@@ -82,13 +86,16 @@ TEST(NdpiClassifierTest, NamesAndZeekServicesOfKnownFlows) {
       {"ftp.pcap", "90.130.70.73:25685", "FTP_DATA", "ftp-data"},
       {"imap.pcap", ":143 ", "IMAP", "imap"},
       {"smtp.pcap", ":25 ", "SMTP", "smtp"},
-      {"mysql.pcapng", "192.168.88.200:3306", "MySQL", "mysql"},
+      {"mysql.pcapng", "192.168.88.201:3306", "MySQL", "mysql"},
       {"pgsql2.pcapng", ":60102", "PostgreSQL", "postgresql"},
       {"kerberos.pcap", "172.16.8.8:88 <-> 172.16.8.201:49157", "Kerberos", "krb_tcp"},
-      {"kerberos.pcap", "172.16.8.8:389 <-> 172.16.8.201:49161", "LDAP", "ldap"},
-      {"kerberos.pcap", "172.16.8.8:445 <-> 172.16.8.201:49156", "SMBv23", "smb"},
       {"NTPv4.pcap", ":123", "NTP", "ntp"},
-      {"rdp2.pcap", ":3389", "RDP", "rdp"},
+      // nDPI 4.2 does not recognise these from their payload and only guesses from the port
+      // (ndpiReader: "[Confidence: Match by port]"): no label. The sensor's own parsers name
+      // MySQL, SMB and RDP in conn.log's service (extractor_set.cc).
+      {"mysql.pcapng", "192.168.88.200:3306", "", ""},
+      {"kerberos.pcap", "172.16.8.8:445 <-> 172.16.8.201:49156", "", ""},
+      {"rdp2.pcap", ":3389", "", ""},
   };
   std::map<std::string, CaptureResult> results;
   for (const Case& c : cases) {
@@ -168,31 +175,54 @@ TEST(NdpiClassifierTest, BareDnsVerdictWaitsForTheAnswer) {
   EXPECT_EQ(result.stats.states_live, 0u);
 }
 
-// A synthetic IPv4/UDP packet of `flow` with a payload nDPI cannot recognise.
 struct SyntheticPacket {
   std::vector<uint8_t> bytes;
   DecodedPacket decoded;
 };
 
-SyntheticPacket MakeUdp(uint16_t sport, uint16_t dport, uint32_t seq, size_t payload_size) {
+constexpr uint8_t kClient[4] = {10, 1, 2, 3};
+constexpr uint8_t kServer[4] = {10, 9, 8, 7};
+
+// An IPv4 packet of `l4_size` zero bytes after the header, from `src` to `dst`; the caller fills
+// the transport header and payload at bytes[20..], then calls Decoded().
+SyntheticPacket Ipv4(uint8_t proto, const uint8_t* src, const uint8_t* dst, size_t l4_size) {
   SyntheticPacket p;
-  p.bytes.assign(28 + payload_size, 0);
+  p.bytes.assign(20 + l4_size, 0);
   uint8_t* ip = p.bytes.data();
   const size_t total = p.bytes.size();
   ip[0] = 0x45;
   ip[2] = static_cast<uint8_t>(total >> 8);
   ip[3] = static_cast<uint8_t>(total);
   ip[8] = 64;
-  ip[9] = 17;
-  const uint8_t src[4] = {10, 1, 2, 3};
-  const uint8_t dst[4] = {10, 9, 8, 7};
+  ip[9] = proto;
   std::copy(src, src + 4, ip + 12);
   std::copy(dst, dst + 4, ip + 16);
-  uint8_t* udp = ip + 20;
-  udp[0] = static_cast<uint8_t>(sport >> 8);
-  udp[1] = static_cast<uint8_t>(sport);
-  udp[2] = static_cast<uint8_t>(dport >> 8);
-  udp[3] = static_cast<uint8_t>(dport);
+  return p;
+}
+
+void PutPorts(uint8_t* l4, uint16_t src, uint16_t dst) {
+  l4[0] = static_cast<uint8_t>(src >> 8);
+  l4[1] = static_cast<uint8_t>(src);
+  l4[2] = static_cast<uint8_t>(dst >> 8);
+  l4[3] = static_cast<uint8_t>(dst);
+}
+
+// Decodes the finished packet as captured at `n` milliseconds.
+SyntheticPacket Decoded(SyntheticPacket p, uint32_t n) {
+  PacketView view;
+  view.timestamp_us = 1'700'000'000'000'000 + int64_t{n} * 1000;
+  view.link_type = 12;  // raw IP
+  view.wire_length = static_cast<uint32_t>(p.bytes.size());
+  view.bytes = p.bytes;
+  EXPECT_TRUE(testing_harness::DecodeFrame(view, &p.decoded));
+  return p;
+}
+
+// A synthetic IPv4/UDP packet from 10.1.2.3 to 10.9.8.7 with a payload nDPI cannot recognise.
+SyntheticPacket MakeUdp(uint16_t sport, uint16_t dport, uint32_t seq, size_t payload_size) {
+  SyntheticPacket p = Ipv4(17, kClient, kServer, 8 + payload_size);
+  uint8_t* udp = p.bytes.data() + 20;
+  PutPorts(udp, sport, dport);
   udp[4] = static_cast<uint8_t>((8 + payload_size) >> 8);
   udp[5] = static_cast<uint8_t>(8 + payload_size);
   uint32_t x = seq * 2654435761u + 12345;  // deterministic noise
@@ -200,13 +230,27 @@ SyntheticPacket MakeUdp(uint16_t sport, uint16_t dport, uint32_t seq, size_t pay
     x = x * 1103515245u + 12345u;
     udp[8 + i] = static_cast<uint8_t>(x >> 24);
   }
-  PacketView view;
-  view.timestamp_us = 1'700'000'000'000'000 + int64_t{seq} * 1000;
-  view.link_type = 12;  // raw IP
-  view.wire_length = static_cast<uint32_t>(total);
-  view.bytes = p.bytes;
-  EXPECT_TRUE(testing_harness::DecodeFrame(view, &p.decoded));
-  return p;
+  return Decoded(std::move(p), seq);
+}
+
+// A synthetic IPv4/TCP packet between 10.1.2.3:`cport` and 10.9.8.7:`sport` (`from_client` says
+// which way) with `flags`, `seq`, `ack` and `payload`, captured at `n` milliseconds.
+SyntheticPacket MakeTcp(uint16_t cport, uint16_t sport, bool from_client, uint8_t flags,
+                        uint32_t seq, uint32_t ack, std::string_view payload, uint32_t n) {
+  SyntheticPacket p = from_client ? Ipv4(6, kClient, kServer, 20 + payload.size())
+                                  : Ipv4(6, kServer, kClient, 20 + payload.size());
+  uint8_t* tcp = p.bytes.data() + 20;
+  PutPorts(tcp, from_client ? cport : sport, from_client ? sport : cport);
+  for (int i = 0; i < 4; ++i) {
+    tcp[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+    tcp[8 + i] = static_cast<uint8_t>(ack >> (24 - 8 * i));
+  }
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  tcp[14] = 0xff;
+  tcp[15] = 0xff;
+  std::copy(payload.begin(), payload.end(), tcp + 20);
+  return Decoded(std::move(p), n);
 }
 
 FlowRecord NewFlow(const DecodedPacket& packet) {
@@ -215,6 +259,61 @@ FlowRecord NewFlow(const DecodedPacket& packet) {
   flow.id = FlowEndpoints{packet.src, packet.src_port, packet.dst, packet.dst_port,
                           packet.ip_proto};
   return flow;
+}
+
+// nDPI's give-up guesses from the ports name no application and no service: a service is
+// identified from its payload, not its port (ndpiReader prints such a guess with
+// "[Confidence: Match by port]").
+TEST(NdpiClassifierTest, GuessFromThePortNamesNothing) {
+  constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPsh = 0x08, kFin = 0x01;
+  ClassifierPtr classifier = MakeOrDie();
+  // A handshake, the client's and the server's payload (either may be empty), FIN/ACK both ways.
+  auto run = [&classifier](uint16_t port, std::string_view request, std::string_view reply) {
+    const uint32_t c0 = 1000, s0 = 5000;
+    uint32_t c = c0 + 1, s = s0 + 1, n = 0;
+    std::vector<SyntheticPacket> packets;
+    packets.push_back(MakeTcp(40000, port, true, kSyn, c0, 0, "", n++));
+    packets.push_back(MakeTcp(40000, port, false, kSyn | kAck, s0, c, "", n++));
+    packets.push_back(MakeTcp(40000, port, true, kAck, c, s, "", n++));
+    if (!request.empty()) {
+      packets.push_back(MakeTcp(40000, port, true, kPsh | kAck, c, s, request, n++));
+      c += static_cast<uint32_t>(request.size());
+    }
+    if (!reply.empty()) {
+      packets.push_back(MakeTcp(40000, port, false, kPsh | kAck, s, c, reply, n++));
+      s += static_cast<uint32_t>(reply.size());
+    }
+    packets.push_back(MakeTcp(40000, port, true, kFin | kAck, c, s, "", n++));
+    packets.push_back(MakeTcp(40000, port, false, kFin | kAck, s, c + 1, "", n++));
+    FlowRecord flow = NewFlow(packets.front().decoded);
+    for (const SyntheticPacket& p : packets) {
+      classifier->Inspect(flow, p.decoded, p.decoded.src_port == 40000);
+    }
+    classifier->Finish(flow);
+    EXPECT_TRUE(flow.classification.done);
+    EXPECT_EQ(flow.dpi, nullptr);
+    return flow.classification;
+  };
+
+  const FlowClassification empty_http = run(80, "", "");  // nDPI 4.2 guesses HTTP
+  EXPECT_EQ(empty_http.application, "");
+  EXPECT_EQ(empty_http.service, "");
+  EXPECT_EQ(classifier->stats().guesses_dropped, 1u);
+
+  const std::string noise(64, '\x9c');  // bytes no dissector knows; nDPI 4.2 guesses TLS
+  const FlowClassification odd_443 = run(443, noise, noise);
+  EXPECT_EQ(odd_443.application, "");
+  EXPECT_EQ(odd_443.service, "");
+  EXPECT_EQ(classifier->stats().guesses_dropped, 2u);
+
+  // The same port with HTTP in the payload: named from the payload.
+  const FlowClassification http =
+      run(80, "GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: curl/7.88.1\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(http.application, "HTTP");
+  EXPECT_EQ(http.service, "http");
+  EXPECT_EQ(classifier->stats().guesses_dropped, 2u);
+  EXPECT_EQ(classifier->stats().states_live, 0u);
 }
 
 TEST(NdpiClassifierTest, LongUnknownFlowHoldsAtMostOneStateAndGivesUp) {

@@ -32,6 +32,7 @@ struct ClassifierStats {
   uint64_t packets_inspected = 0;  // packets handed to nDPI
   uint64_t flows_classified = 0;   // flows nDPI recognised from their packets
   uint64_t flows_given_up = 0;     // flows ended by ndpi_detection_giveup (limit or Finish)
+  uint64_t guesses_dropped = 0;    // verdicts nDPI guessed from ports or addresses (not used)
   uint64_t states_live = 0;        // nDPI flow states currently allocated (allocated - freed)
 };
 
@@ -40,11 +41,13 @@ class Classifier {
   virtual ~Classifier() = default;
   // Hands one packet of `flow` to DPI unless flow.classification.done; fills
   // flow.classification (service: Zeek's name or ""; application: nDPI's name as ndpiReader
-  // prints it, e.g. "TLS.Google", or "" when unknown) and frees the DPI state when done.
+  // prints it, e.g. "TLS.Google", or "" when unknown or only guessed from ports or addresses)
+  // and frees the DPI state when done.
   // `packet.ip_packet` is what nDPI reads; flow.key.proto and flow.id ports pick the service.
   virtual void Inspect(FlowRecord& flow, const DecodedPacket& packet, bool from_orig) = 0;
-  // Last chance at the end of a flow: nDPI's guess from what it saw; frees the state. A flow
-  // that never carried payload stays unclassified (done stays false, nothing to free).
+  // Last chance at the end of a flow: nDPI's verdict from what it saw (ndpi_detection_giveup;
+  // a guess from ports or addresses names nothing); frees the state. A flow none of whose
+  // packets went to DPI stays unclassified (done stays false, nothing to free).
   virtual void Finish(FlowRecord& flow) = 0;
   virtual ClassifierStats stats() const = 0;
 };

@@ -80,7 +80,8 @@ struct TcpState {
 
 // What DPI and the dissectors concluded.
 struct FlowClassification {
-  std::string service;      // Zeek's `service` field: "http", "ssl", "ssh", "dns", ... ("" = none)
+  // Both from the payload only, never guessed from a port or an address ("" = none).
+  std::string service;      // Zeek's `service` field: "http", "ssl", "ssh", "dns", ...
   std::string application;  // nDPI's protocol name, e.g. "TLS.Google" or "SSH"
   bool done = false;        // no more packets go to DPI
 };
