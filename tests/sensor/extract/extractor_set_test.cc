@@ -134,6 +134,43 @@ TEST_F(ExtractorSetTest, BoundedPerDirection) {
   EXPECT_GE(extract_.stats().truncated, 1u);
 }
 
+// LDAP from its messages (RFC 4511 4.1.1), on any port: a client's bind or search, a server's
+// bind response; not other BER (SNMP's message), not a response tag from the client, not a
+// negative message id, not an operation longer than its message.
+TEST_F(ExtractorSetTest, LdapRecognisedFromItsMessages) {
+  auto service_of = [this](bool from_orig, const std::string& bytes) {
+    flow_ = FlowRecord{};
+    flow_.key.proto = 6;
+    flow_.id = {kClient, 50000, kServer, 3268, 6};  // the global catalog's port
+    flow_.tcp.established = true;
+    flow_.history = "ShAD";
+    Send(from_orig, 0, bytes);
+    extract_.OnFlowEnd(flow_);
+    return flow_.classification.service;
+  };
+  const std::string bind("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00", 14);
+  EXPECT_EQ(service_of(true, bind), "ldap");
+  // Active Directory's clients write every length in the 4-byte long form.
+  const std::string search =
+      std::string("\x30\x84\x00\x00\x00\x29\x02\x01\x02\x63\x84\x00\x00\x00\x20"
+                  "\x04\x00\x0a\x01\x00\x0a\x01\x00\x02\x01\x00\x02\x01\x00\x01\x01\x00\x87\x0b",
+                  34) +
+      "objectClass" + std::string("\x30\x00", 2);
+  EXPECT_EQ(service_of(true, search), "ldap");
+  const std::string bind_response("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00", 14);
+  EXPECT_EQ(service_of(false, bind_response), "ldap");
+
+  EXPECT_EQ(service_of(true, bind_response), "");  // a response from the client
+  const std::string snmp =
+      std::string("\x30\x1a\x02\x01\x01\x04\x06", 7) + "public" +
+      std::string("\xa0\x0d\x02\x01\x01\x02\x01\x00\x02\x01\x00\x30\x02\x30\x00", 15);
+  EXPECT_EQ(service_of(true, snmp), "");
+  const std::string negative_id("\x30\x0c\x02\x01\x81\x60\x07\x02\x01\x03\x04\x00\x80\x00", 14);
+  EXPECT_EQ(service_of(true, negative_id), "");
+  const std::string long_operation("\x30\x05\x02\x01\x01\x60\x7f\x02\x01\x03", 10);
+  EXPECT_EQ(service_of(true, long_operation), "");
+}
+
 TEST_F(ExtractorSetTest, NoServiceWithoutAnswer) {
   flow_.tcp.established = false;
   flow_.history = "S";
