@@ -6,7 +6,6 @@
 #include <array>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -1157,47 +1156,34 @@ bool LooksLikeKerberosTcp(Bytes b, bool from_orig) {
   return ok && len >= 16 && len < 65536 && b[5] >= 0x80 && b[5] <= 0x84;
 }
 
-// A BER length at b[*at] (X.690 8.1.3: short form, or long form of 1-4 bytes); advances *at.
-std::optional<size_t> BerLength(Bytes b, size_t* at) {
-  if (*at >= b.size()) return std::nullopt;
-  const uint8_t first = b[(*at)++];
-  if (first < 0x80) return first;
-  const size_t n = first & 0x7f;
-  if (n == 0 || n > 4 || b.size() - *at < n) return std::nullopt;  // indefinite form: not LDAP
-  size_t len = 0;
-  for (size_t i = 0; i < n; ++i) len = len << 8 | b[(*at)++];
-  return len;
-}
-
 // The start of an LDAPMessage (RFC 4511 4.1.1, 4.2-4.14): SEQUENCE { messageID INTEGER (1-4
 // bytes, positive), protocolOp } with a request's [APPLICATION n] tag from the client (bind 0x60,
 // unbind 0x42, search 0x63, modify 0x66, add 0x68, del 0x4a, modDN 0x6c, compare 0x6e, abandon
 // 0x50, extended 0x77) or a response's from the server (0x61, 0x64, 0x65, 0x73, 0x67, 0x69,
-// 0x6b, 0x6d, 0x6f, 0x78, 0x79), whose length fits inside the message's. A SASL layer that signs
-// or seals wraps only the messages after the bind, which is plain.
+// 0x6b, 0x6d, 0x6f, 0x78, 0x79), whose length fits inside the message's. The message may still
+// be arriving (a bind with a Kerberos token spans segments). A SASL layer that signs or seals
+// wraps only the messages after the bind, which is plain.
 bool LooksLikeLdap(Bytes b, bool from_orig) {
-  if (b.size() < 7 || b[0] != 0x30) return false;
-  size_t at = 1;
-  auto message = BerLength(b, &at);
-  if (!message || *message < 5 || *message > (1u << 24)) return false;
-  const size_t end = at + *message;
-  if (at + 2 > b.size() || b[at] != 0x02) return false;
-  const size_t id_len = b[at + 1];
-  at += 2;
-  if (id_len < 1 || id_len > 4 || at + id_len >= b.size() || (b[at] & 0x80) != 0) return false;
-  at += id_len;
+  auto message = extract::ReadTlvHeader(b);
+  if (!message || message->tag != 0x30 || message->length < 5 || message->length > (1u << 24)) {
+    return false;
+  }
+  Bytes rest = b.subspan(message->size);
+  auto id = extract::ReadTlv(&rest);
+  if (!id || id->tag != 0x02 || id->value.empty() || id->value.size() > 4 ||
+      (id->value[0] & 0x80) != 0) {
+    return false;
+  }
+  auto op = extract::ReadTlvHeader(rest);
   static constexpr uint8_t kRequests[] = {0x60, 0x42, 0x63, 0x66, 0x68, 0x4a,
                                           0x6c, 0x6e, 0x50, 0x77};
   static constexpr uint8_t kResponses[] = {0x61, 0x64, 0x65, 0x73, 0x67, 0x69,
                                            0x6b, 0x6d, 0x6f, 0x78, 0x79};
-  const uint8_t op = b[at++];
-  const bool known = from_orig ? std::find(std::begin(kRequests), std::end(kRequests), op) !=
-                                     std::end(kRequests)
-                               : std::find(std::begin(kResponses), std::end(kResponses), op) !=
-                                     std::end(kResponses);
-  if (!known) return false;
-  auto op_len = BerLength(b, &at);
-  return op_len && at + *op_len <= end;
+  const std::span<const uint8_t> ops =
+      from_orig ? std::span<const uint8_t>(kRequests) : std::span<const uint8_t>(kResponses);
+  if (!op || std::ranges::find(ops, op->tag) == ops.end()) return false;
+  const size_t op_at = b.size() - rest.size();  // the operation's offset in the message
+  return op_at + op->size + op->length <= message->size + message->length;
 }
 
 }  // namespace

@@ -221,6 +221,15 @@ struct Tlv {
   uint8_t tag = 0;  // the identifier octet (low-tag-number form only)
   Bytes value;
 };
+// The identifier and length octets at the start of `in`: the tag, their size, and the value's
+// declared length, which may run past `in` (a message still arriving); nullopt when `in` is too
+// short for them, or the length is indefinite or the tag multi-byte.
+struct TlvHeader {
+  uint8_t tag = 0;
+  size_t size = 0;    // identifier + length octets
+  size_t length = 0;  // of the value
+};
+std::optional<TlvHeader> ReadTlvHeader(Bytes in);
 // Reads the TLV at the start of `*in` and advances `*in` past it; nullopt when truncated,
 // indefinite or multi-byte-tagged.
 std::optional<Tlv> ReadTlv(Bytes* in);

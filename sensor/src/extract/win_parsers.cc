@@ -41,21 +41,25 @@ std::string Utf16String(Bytes data, size_t* pos, size_t max = 256) {
 
 }  // namespace
 
+std::optional<TlvHeader> ReadTlvHeader(Bytes b) {
+  if (b.size() < 2 || (b[0] & 0x1f) == 0x1f) return std::nullopt;
+  TlvHeader h{b[0], 2, b[1]};
+  if (h.length & 0x80) {
+    size_t n = h.length & 0x7f;
+    if (n == 0 || n > 4 || b.size() < 2 + n) return std::nullopt;  // indefinite or too long
+    h.length = 0;
+    for (size_t i = 0; i < n; ++i) h.length = (h.length << 8) | b[2 + i];
+    h.size += n;
+  }
+  return h;
+}
+
 std::optional<Tlv> ReadTlv(Bytes* in) {
   Bytes b = *in;
-  if (b.size() < 2 || (b[0] & 0x1f) == 0x1f) return std::nullopt;
-  size_t len = b[1];
-  size_t header = 2;
-  if (len & 0x80) {
-    size_t n = len & 0x7f;
-    if (n == 0 || n > 4 || b.size() < 2 + n) return std::nullopt;  // indefinite or too long
-    len = 0;
-    for (size_t i = 0; i < n; ++i) len = (len << 8) | b[2 + i];
-    header += n;
-  }
-  if (len > b.size() - header) return std::nullopt;
-  Tlv t{b[0], b.subspan(header, len)};
-  *in = b.subspan(header + len);
+  auto h = ReadTlvHeader(b);
+  if (!h || h->length > b.size() - h->size) return std::nullopt;
+  Tlv t{h->tag, b.subspan(h->size, h->length)};
+  *in = b.subspan(h->size + h->length);
   return t;
 }
 
