@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace testing_util {
@@ -22,9 +23,15 @@ struct NdpiFlowLine {
   uint64_t dst_packets = 0;
   uint64_t dst_bytes = 0;
   bool undetected = false; // listed under "Undetected flows"
-  bool guessed = false;    // "[Confidence: Match by port]", "Match by IP" (4.2), "IP address"
-                           // (4.11): nDPI's guess from ports or addresses, not from payload
+  bool guessed = false;    // GuessedConfidence of its "[Confidence: ...]"
 };
+
+// ndpiReader's "[Confidence: X]" for a label guessed from ports or addresses, not from payload:
+// "Match by port", "Match by IP" (4.2), "IP address" (4.11). The sensor gives such flows none.
+inline bool GuessedConfidence(std::string_view confidence) {
+  return confidence == "Match by port" || confidence == "Match by IP" ||
+         confidence == "IP address";
+}
 
 // Parses every flow line of `path`; an empty vector with *error set when the file is unreadable.
 std::vector<NdpiFlowLine> ReadNdpiResult(const std::string& path, std::string* error);
