@@ -1130,7 +1130,7 @@ uint32_t Be32At(Bytes b, size_t at) {
          b[at + 3];
 }
 
-// A Kerberos-over-TCP record (RFC 4120 7.2.2): 4-byte length, then the message.
+// TLS records (a handshake, an alert) at the start of `b`.
 bool Recognisable(Bytes b) {
   extract::TlsHandshakeReader probe;
   return probe.LooksLikeTls(b);
@@ -1148,12 +1148,18 @@ bool LooksLikeRdpX224(Bytes b) {
   return b[11] == 'C' || b[11] == 1 || b[11] == 2 || b[11] == 3;
 }
 
+// A Kerberos-over-TCP record (RFC 4120 7.2.2): a 4-byte length (its high bit reserved), then
+// one DER message whose [APPLICATION n] TLV fills the record exactly: AS-REQ 10 (0x6a) or TGS-REQ
+// 12 (0x6c) from the client, AS-REP 11, TGS-REP 13 or KRB-ERROR 30 (0x6b, 0x6d, 0x7e) from the
+// server. The length octets may be short (a KRB-ERROR under 128 bytes) or long.
 bool LooksLikeKerberosTcp(Bytes b, bool from_orig) {
   if (b.size() < 6 || b[0] != 0) return false;
-  uint32_t len = Be32At(b, 0);
-  uint8_t tag = b[4];
-  bool ok = from_orig ? (tag == 0x6a || tag == 0x6c) : (tag == 0x6b || tag == 0x6d || tag == 0x7e);
-  return ok && len >= 16 && len < 65536 && b[5] >= 0x80 && b[5] <= 0x84;
+  const uint32_t len = Be32At(b, 0);
+  if (len < 16 || len >= (1u << 24)) return false;
+  auto message = extract::ReadTlvHeader(b.subspan(4));
+  if (!message || message->size + message->length != len) return false;
+  const uint8_t tag = message->tag;
+  return from_orig ? (tag == 0x6a || tag == 0x6c) : (tag == 0x6b || tag == 0x6d || tag == 0x7e);
 }
 
 // The start of an LDAPMessage (RFC 4511 4.1.1, 4.2-4.14): SEQUENCE { messageID INTEGER (1-4

@@ -43,6 +43,17 @@ class ExtractorSetTest : public ::testing::Test {
     if (flow_.orig.packets + flow_.resp.packets == 1) flow_.orig.packets++;  // SYN before
     extract_.OnPacket(flow_, p, from_orig);
   }
+  // The service of a fresh connection to `port` that carried `bytes` in one direction.
+  std::string ServiceOf(uint16_t port, bool from_orig, const std::string& bytes) {
+    flow_ = FlowRecord{};
+    flow_.key.proto = 6;
+    flow_.id = {kClient, 50000, kServer, port, 6};
+    flow_.tcp.established = true;
+    flow_.history = "ShAD";
+    Send(from_orig, 0, bytes);
+    extract_.OnFlowEnd(flow_);
+    return flow_.classification.service;
+  }
   RecordingSink sink_;
   ExtractorSet extract_;
   FlowRecord flow_;
@@ -139,14 +150,7 @@ TEST_F(ExtractorSetTest, BoundedPerDirection) {
 // negative message id, not an operation longer than its message.
 TEST_F(ExtractorSetTest, LdapRecognisedFromItsMessages) {
   auto service_of = [this](bool from_orig, const std::string& bytes) {
-    flow_ = FlowRecord{};
-    flow_.key.proto = 6;
-    flow_.id = {kClient, 50000, kServer, 3268, 6};  // the global catalog's port
-    flow_.tcp.established = true;
-    flow_.history = "ShAD";
-    Send(from_orig, 0, bytes);
-    extract_.OnFlowEnd(flow_);
-    return flow_.classification.service;
+    return ServiceOf(3268, from_orig, bytes);  // the global catalog's port
   };
   const std::string bind("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00", 14);
   EXPECT_EQ(service_of(true, bind), "ldap");
@@ -169,6 +173,29 @@ TEST_F(ExtractorSetTest, LdapRecognisedFromItsMessages) {
   EXPECT_EQ(service_of(true, negative_id), "");
   const std::string long_operation("\x30\x05\x02\x01\x01\x60\x7f\x02\x01\x03", 10);
   EXPECT_EQ(service_of(true, long_operation), "");
+}
+
+// Kerberos over TCP from its record (RFC 4120 7.2.2), on any port: a 4-byte length that the
+// message's [APPLICATION n] TLV fills exactly, with long-form length octets (an AS-REQ) or a
+// short form (a KRB-ERROR under 128 bytes); not a record whose length disagrees with the
+// message's, not a client's tag from the server.
+TEST_F(ExtractorSetTest, KerberosOverTcpRecognisedFromItsRecord) {
+  auto record = [](uint8_t tag, const std::string& length_octets, size_t value_length) {
+    const size_t total = 1 + length_octets.size() + value_length;
+    std::string r{'\0', static_cast<char>(total >> 16), static_cast<char>(total >> 8),
+                  static_cast<char>(total)};
+    return r + static_cast<char>(tag) + length_octets + std::string(value_length, '\x30');
+  };
+  const std::string as_req = record(0x6a, "\x82\x01\x20", 0x120);
+  EXPECT_EQ(ServiceOf(8888, true, as_req), "krb_tcp");
+  const std::string krb_error = record(0x7e, "\x5a", 0x5a);
+  EXPECT_EQ(ServiceOf(8888, false, krb_error), "krb_tcp");
+
+  std::string wrong_length = krb_error;
+  wrong_length[3] = static_cast<char>(wrong_length[3] + 1);  // one byte more than the message
+  EXPECT_EQ(ServiceOf(8888, false, wrong_length), "");
+  EXPECT_EQ(ServiceOf(8888, false, as_req), "");  // a request from the server
+  EXPECT_EQ(ServiceOf(8888, true, record(0x30, "\x5a", 0x5a)), "");  // no Kerberos message
 }
 
 TEST_F(ExtractorSetTest, NoServiceWithoutAnswer) {
