@@ -958,6 +958,10 @@ Result<FlowObservation> ReadFlow(const YamlNode& node) {
     f.transport = *s == "udp" ? 17 : 6;
     return {};
   });
+  r.Optional("accepted", [&](const YamlNode& v) -> Result<> {
+    UTKIKK_TRY_ASSIGN(f.accepted, v.AsBool());
+    return {};
+  });
   r.Optional("service", text(&f.service));
   r.Optional("tls", flag(&f.tls));
   r.Optional("cleartext_auth", flag(&f.cleartext_auth));

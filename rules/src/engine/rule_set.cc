@@ -126,6 +126,14 @@ struct FlowZones {
 
 bool PolicyMatches(const RuleSetImpl& impl, const PolicySpec& p, const FlowObservation& f,
                    FlowZones* zones, std::string* why) {
+  // A service, a TCP port or an exposure (below) is something a responder offers: a closed
+  // port that refused a scanner's SYN, or one that never answered, offers none. A UDP port still
+  // matches a request without an answer on its flow: TFTP answers from a new port (RFC 1350
+  // 4), syslog and traps are never answered. Zone rules see every attempt (a water works PLC
+  // trying the internet is the finding, answered or not).
+  if (!f.accepted && (!p.services.empty() || (!p.ports.empty() && f.transport == 6))) {
+    return false;
+  }
   if (!p.services.empty()) {
     bool any = false;
     for (const std::string& s : p.services) any = any || ContainsToken(f.service, s);
@@ -162,7 +170,8 @@ bool PolicyMatches(const RuleSetImpl& impl, const PolicySpec& p, const FlowObser
   std::string_view resp_zone = zones->resp;
   RuleRefs& scratch = zones->scratch;
   if (p.exposed) {
-    bool exposed = f.exposed.value_or(orig_zone == "internet" && resp_zone != "internet");
+    bool exposed =
+        f.accepted && f.exposed.value_or(orig_zone == "internet" && resp_zone != "internet");
     if (exposed != *p.exposed) return false;
   }
   if (!p.orig_zones.empty() && !InZones(impl, f.orig, orig_zone, p.orig_zones, &scratch)) {

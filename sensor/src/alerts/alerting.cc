@@ -79,16 +79,18 @@ void FlowAlerter::Fill(const FlowRecord& flow, bool local_orig, bool local_resp,
   o->resp = flow.id.resp_h;
   o->resp_port = flow.id.resp_p;
   o->transport = flow.id.proto;
-  // The responder answered: a TCP SYN-ACK or any packet back (UDP, mid-flow TCP).
-  const bool answered = flow.tcp.syn_ack || flow.tcp.established || flow.resp.packets > 0;
+  // A port that refused the connection (a RST to the SYN) or never answered offers no service
+  // and exposes nothing: internet scanners probe every port of every address all day.
+  const bool accepted = ResponderAccepted(flow);
+  o->accepted = accepted;
   static const FlowAttributes kNone;  // a flow the extractors learnt nothing about
   const FlowAttributes& a = flow.attributes ? *flow.attributes : kNone;
-  if (!answered) {
+  if (!accepted) {
     o->service.clear();
   } else {
     o->service = a.service.empty() ? flow.classification.service : a.service;
   }
-  o->exposed = answered && !local_orig && local_resp;
+  o->exposed = accepted && !local_orig && local_resp;
   o->tls = a.tls;
   o->cleartext_auth.reset();
   o->http_auth.clear();

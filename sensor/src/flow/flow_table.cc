@@ -823,4 +823,14 @@ std::string ConnState(const FlowRecord& flow) {
   return "OTH";
 }
 
+bool ResponderAccepted(const FlowRecord& flow) {
+  if (flow.key.proto != kProtoTcp) {
+    return flow.resp.packets > 0;
+  }
+  const TcpEndpointState rs = flow.tcp.resp.state;
+  // A SYN-ACK (even one whose SYN the capture missed), data, or a live endpoint state.
+  return flow.tcp.resp.syn || flow.tcp.established || flow.tcp.resp.saw_data ||
+         (rs != TcpEndpointState::kInactive && rs != TcpEndpointState::kReset);
+}
+
 }  // namespace sensor

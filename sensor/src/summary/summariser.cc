@@ -227,7 +227,7 @@ struct Peers {
   }
 };
 
-// Per internal service (responder inside, answered) in a window.
+// Per internal service (responder inside, accepted the connection) in a window.
 struct FlowService {
   std::string host;
   uint16_t port = 0;
@@ -348,7 +348,7 @@ class Summariser::Impl {
     // The entries this flow needs must all fit, or the flow is cut as a whole.
     size_t needed = 0;
     std::string service_key;
-    if (local_resp && answered) {
+    if (local_resp && ResponderAccepted(flow)) {  // not a closed port that refused a scanner
       service_key = resp + '|' + std::to_string(flow.id.resp_p) + '|' + ProtoName(flow.id.proto);
       needed += flow_services_.count(service_key) == 0 ? 1 : 0;
     }

@@ -151,6 +151,9 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   EXPECT_EQ(alerts[0].evidence, "198.51.100.1:0 -> 10.1.1.1:3389 unknown (internet -> local)");
   f.exposed = false;  // the extractor knows better (e.g. a NAT'ed VPN pool)
   EXPECT_TRUE(set.Evaluate(f).empty());
+  f.exposed.reset();
+  f.accepted = false;  // a scanner's SYN that the closed port refused: nothing is exposed
+  EXPECT_TRUE(set.Evaluate(f).empty());
 
   FlowObservation ba;
   ba.orig = Ip("10.50.1.2");
@@ -159,6 +162,8 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   auto ba_alerts = set.Evaluate(ba);
   ASSERT_EQ(Ids(ba_alerts), std::vector<std::string>{"ba-internet"});
   EXPECT_EQ(ba_alerts[0].key, "10.50.1.2");
+  ba.accepted = false;  // a zone rule is about the attempt: the firewall's silence changes nothing
+  EXPECT_EQ(Ids(set.Evaluate(ba)), std::vector<std::string>{"ba-internet"});
 
   FlowObservation modbus;
   modbus.orig = Ip("10.1.1.1");
@@ -167,6 +172,9 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   auto m = set.Evaluate(modbus);
   ASSERT_EQ(Ids(m), std::vector<std::string>{"ics-cross"});
   EXPECT_EQ(m[0].key, "10.1.1.1->10.70.0.5");
+  modbus.accepted = false;  // a port names a service: nothing answered on 502
+  EXPECT_TRUE(set.Evaluate(modbus).empty());
+  modbus.accepted = true;
   modbus.orig = Ip("10.70.0.9");
   EXPECT_TRUE(set.Evaluate(modbus).empty());
 
@@ -178,6 +186,9 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   EXPECT_EQ(Ids(set.Evaluate(imap)), std::vector<std::string>{"imap-clear"});
   imap.service = "imap,ssl";  // STARTTLS
   EXPECT_TRUE(set.Evaluate(imap).empty());
+  imap.service = "imap";
+  imap.accepted = false;
+  EXPECT_TRUE(set.Evaluate(imap).empty());
 
   FlowObservation snmp;
   snmp.orig = Ip("10.1.1.1");
@@ -188,6 +199,48 @@ TEST(EvaluateTest, PolicyOverFlowsAndZones) {
   EXPECT_EQ(Ids(set.Evaluate(snmp)), std::vector<std::string>{"snmp-public"});
   snmp.snmp_community = "Public";  // communities are case-sensitive
   EXPECT_TRUE(set.Evaluate(snmp).empty());
+}
+
+// A TCP port is a service only when the responder accepted the connection; a UDP request is often
+// answered on another flow (TFTP from a new port) or never (syslog), so a UDP port rule still
+// matches it. Exposure needs an answer either way.
+TEST(EvaluateTest, PortRulesNeedAnAcceptedConnectionOnTcpOnly) {
+  RuleSet set = Load(R"(
+- id: rlogin
+  title: rlogin in use
+  severity: high
+  policy: {port: 513, transport: tcp}
+- id: tftp
+  title: TFTP in use
+  severity: low
+  policy: {port: 69, transport: udp}
+- id: bacnet-exposed
+  title: BACnet exposed
+  severity: high
+  policy: {port: 47808, exposed: true}
+)");
+  Networks n;
+  n.local = {*Cidr::Parse("10.0.0.0/8")};
+  set.SetNetworks(n);
+  FlowObservation rlogin;
+  rlogin.orig = Ip("10.1.1.1");
+  rlogin.resp = Ip("10.1.1.2");
+  rlogin.resp_port = 513;
+  EXPECT_EQ(Ids(set.Evaluate(rlogin)), std::vector<std::string>{"rlogin"});
+  rlogin.accepted = false;
+  EXPECT_TRUE(set.Evaluate(rlogin).empty());
+
+  FlowObservation tftp = rlogin;
+  tftp.transport = 17;
+  tftp.resp_port = 69;
+  EXPECT_EQ(Ids(set.Evaluate(tftp)), std::vector<std::string>{"tftp"});
+
+  FlowObservation bacnet = tftp;
+  bacnet.orig = Ip("198.51.100.3");
+  bacnet.resp_port = 47808;
+  EXPECT_TRUE(set.Evaluate(bacnet).empty());  // a probe nothing answered
+  bacnet.accepted = true;
+  EXPECT_EQ(Ids(set.Evaluate(bacnet)), std::vector<std::string>{"bacnet-exposed"});
 }
 
 // The policy index (rules by service, by port, and the rest) only narrows what is checked: every
@@ -286,6 +339,8 @@ TEST(EvaluateTest, IndicatorsOnFlows) {
   f.resp = Ip("2001:db8:bae::1");
   EXPECT_TRUE(set.Evaluate(f).empty());
   f.orig = Ip("192.0.2.77");  // the originator counts too
+  EXPECT_EQ(Ids(set.Evaluate(f)), std::vector<std::string>{"bad-net"});
+  f.accepted = false;  // an attempt to or from a listed address is the finding, answered or not
   EXPECT_EQ(Ids(set.Evaluate(f)), std::vector<std::string>{"bad-net"});
 
   FlowObservation t;

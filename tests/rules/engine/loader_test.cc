@@ -183,13 +183,16 @@ TEST(LoaderTest, EmbeddedTestsRunAndReportFailures) {
     - {expect: alert, flow: {service: telnet}}
     - {expect: alert, flow: {service: ssh}}
     - {expect: none, service: {protocol: telnet}}
+    - {expect: none, flow: {service: telnet, accepted: false}}
+    - {expect: alert, flow: {service: telnet, accepted: false}}
 )", "t.yaml");
   ASSERT_TRUE(set) << set.error().message;
   auto failures = RunRuleTests(&*set);
-  ASSERT_EQ(failures.size(), 2u);
+  ASSERT_EQ(failures.size(), 3u);
   EXPECT_EQ(failures[0], "t.yaml:8:7: rule t1: expected an alert, got none");
   EXPECT_EQ(failures[1].rfind("t.yaml:9:7: rule t1: expected no alert, got: ", 0), 0u)
       << failures[1];
+  EXPECT_EQ(failures[2], "t.yaml:11:7: rule t1: expected an alert, got none");
 }
 
 struct ErrorCase {
@@ -288,6 +291,9 @@ TEST(LoaderTest, EveryErrorSaysWhere) {
       {"- {id: x, title: t, severity: low, policy: {service: a}, tests: [{expect: none, "
        "flow: {orig: nowhere}}]}",
        "bad IP address 'nowhere'"},
+      {"- {id: x, title: t, severity: low, policy: {service: a}, tests: [{expect: none, "
+       "flow: {accepted: refused}}]}",
+       "expected true or false"},
       // pack header
       {"name: p\nrules: 3\n", "t.yaml:2:8: rules must be a list"},
       {"rules: []\n", "t.yaml:1:1: missing required key 'name'"},

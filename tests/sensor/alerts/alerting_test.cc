@@ -97,6 +97,7 @@ FlowRecord Flow(const char* orig, uint16_t orig_port, const char* resp, uint16_t
   flow.id.resp_h = Ip(resp);
   flow.id.resp_p = resp_port;
   flow.id.proto = 6;
+  flow.key.proto = 6;
   flow.classification.service = service;
   flow.orig.packets = 3;
   if (answered) {
@@ -365,13 +366,27 @@ TEST_F(AlertingTest, ReloadKeepsTheLastGoodSetAndTheSuppression) {
   EXPECT_EQ(Notices("reload-c2").size(), 2u);
 }
 
-TEST_F(AlertingTest, UnansweredFlowFromInternetIsNotExposure) {
+// Internet scanners probe every port of every address: a port that never answered, or that
+// refused the SYN with a RST (Zeek's REJ), is neither exposed nor a service in use.
+TEST_F(AlertingTest, UnansweredOrRefusedFlowIsNotExposureNorUse) {
   auto alerting = Open();
   ASSERT_NE(alerting, nullptr);
   alerting->flows().OnFlowEnd(Flow("192.0.2.10", 40000, "10.30.0.30", 3389, "", false, kT0),
                               false, true);
+  FlowRecord refused = Flow("192.0.2.10", 40002, "10.30.0.30", 3389, "", false, kT0);
+  refused.resp.packets = 1;
+  refused.tcp.orig.state = TcpEndpointState::kSynSent;
+  refused.tcp.resp.rst = true;
+  refused.tcp.resp.state = TcpEndpointState::kReset;
+  ASSERT_EQ(ConnState(refused), "REJ");
+  alerting->flows().OnFlowEnd(refused, false, true);
+  FlowRecord rlogin = Flow("10.30.0.9", 1023, "10.30.0.30", 513, "", false, kT0);
+  rlogin.tcp.orig.state = TcpEndpointState::kSynSent;
+  rlogin.tcp.orig.syn = true;
+  alerting->flows().OnFlowEnd(rlogin, true, true);
   ASSERT_TRUE(alerting->Flush().has_value());
   EXPECT_TRUE(Notices("exposed-rdp").empty());
+  EXPECT_TRUE(Notices("policy-rsh-rlogin").empty());
   alerting->flows().OnFlowEnd(Flow("192.0.2.10", 40001, "10.30.0.30", 3389, "rdp", true, kT0),
                               false, true);
   ASSERT_TRUE(alerting->Flush().has_value());

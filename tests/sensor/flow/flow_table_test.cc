@@ -68,13 +68,15 @@ struct Ended {
   DirectionStats resp;
   int64_t start_us;
   int64_t last_us;
+  bool accepted;  // ResponderAccepted
 };
 
 struct Harness {
   explicit Harness(FlowTableConfig config = {})
       : table(config, [this](FlowRecord& f, FlowEndReason r) {
           ended.push_back(
-              {f.uid, r, f.history, ConnState(f), f.id, f.orig, f.resp, f.start_us, f.last_us});
+              {f.uid, r, f.history, ConnState(f), f.id, f.orig, f.resp, f.start_us, f.last_us,
+               ResponderAccepted(f)});
         }) {}
 
   FlowRecord& Feed(const DecodedPacket& p, bool* from_orig = nullptr) {
@@ -317,6 +319,7 @@ TEST(FlowTableTest, BothDirectionsShareOneFlow) {
   EXPECT_EQ(b.resp.wire_bytes, 62u);
   EXPECT_EQ(b.history, "Dd");
   EXPECT_EQ(ConnState(b), "SF");
+  EXPECT_TRUE(ResponderAccepted(b));
   // Another VLAN is another flow.
   DecodedPacket tagged = Udp(20, kCli, 40000, kSrv, 9999);
   tagged.vlan = 7;
@@ -377,6 +380,8 @@ TEST(FlowTableTest, IcmpKeysByAddressesAndReportsTypeAndCode) {
   DecodedPacket gre = Base(0, kCli, 0, kSrv, 0, 47, 4, 100);
   FlowRecord& other = h.Feed(gre);
   EXPECT_EQ(ConnState(other), "S0");
+  EXPECT_FALSE(ResponderAccepted(other));  // nothing came back
+  EXPECT_TRUE(ResponderAccepted(f));       // the echo reply
   EXPECT_EQ(h.table.size(), 2u);
 }
 
@@ -424,31 +429,36 @@ TEST(FlowTableTest, MidStreamZeroWindowAndInconsistentFlags) {
   EXPECT_EQ(f.orig.payload_bytes, 10u);
 }
 
-// Every conn_state, with its history, from the packets that produce it.
+// Every conn_state, with its history, from the packets that produce it, and whether the
+// responder accepted the connection.
 struct ConnStateCase {
   std::string_view name;
   std::vector<std::pair<bool, uint8_t>> packets;  // (from client, flags); data: see `data`
   std::string_view state;
   std::string_view history;
+  bool accepted;         // ResponderAccepted: a service answered, not a refusal or silence
   int data_packet = -1;  // index of a packet carrying 10 bytes
 };
 
 TEST(FlowTableTest, ConnStateCoversEveryZeekValue) {
   const std::vector<ConnStateCase> cases = {
-      {"S0", {{true, S}}, "S0", "S"},
-      {"S1", {{true, S}, {false, S | A}, {true, A}, {true, P | A}, {false, A}}, "S1", "ShADa", 3},
+      {"S0", {{true, S}}, "S0", "S", false},
+      {"S1", {{true, S}, {false, S | A}, {true, A}, {true, P | A}, {false, A}}, "S1", "ShADa",
+       true, 3},
       {"SF", {{true, S}, {false, S | A}, {true, A}, {true, F | A}, {false, F | A}, {true, A}},
-       "SF", "ShAFf"},
-      {"REJ", {{true, S}, {false, R | A}}, "REJ", "Sr"},
-      {"S2", {{true, S}, {false, S | A}, {true, A}, {true, F | A}}, "S2", "ShAF"},
-      {"S3", {{true, S}, {false, S | A}, {true, A}, {false, F | A}}, "S3", "ShAf"},
-      {"RSTO", {{true, S}, {false, S | A}, {true, A}, {true, R}}, "RSTO", "ShAR"},
-      {"RSTR", {{true, S}, {false, S | A}, {true, A}, {false, R}}, "RSTR", "ShAr"},
-      {"RSTOS0", {{true, S}, {true, R}}, "RSTOS0", "SR"},
-      {"RSTRH", {{false, S | A}, {false, R}}, "RSTRH", "^hr"},
-      {"SH", {{true, S}, {true, F}}, "SH", "SF"},
-      {"SHR", {{false, S | A}, {false, F | A}}, "SHR", "^hf"},
-      {"OTH", {{true, P | A}, {false, A}}, "OTH", "Da", 0},
+       "SF", "ShAFf", true},
+      {"REJ", {{true, S}, {false, R | A}}, "REJ", "Sr", false},
+      {"S2", {{true, S}, {false, S | A}, {true, A}, {true, F | A}}, "S2", "ShAF", true},
+      {"S3", {{true, S}, {false, S | A}, {true, A}, {false, F | A}}, "S3", "ShAf", true},
+      {"RSTO", {{true, S}, {false, S | A}, {true, A}, {true, R}}, "RSTO", "ShAR", true},
+      {"RSTR", {{true, S}, {false, S | A}, {true, A}, {false, R}}, "RSTR", "ShAr", true},
+      {"RSTOS0", {{true, S}, {true, R}}, "RSTOS0", "SR", false},
+      {"RSTRH", {{false, S | A}, {false, R}}, "RSTRH", "^hr", true},
+      {"SH", {{true, S}, {true, F}}, "SH", "SF", false},
+      {"SHR", {{false, S | A}, {false, F | A}}, "SHR", "^hf", true},
+      {"OTH", {{true, P | A}, {false, A}}, "OTH", "Da", true, 0},
+      // Joined midway, and the server's only packet is a RST: a refusal, like REJ.
+      {"RSTRH, only a RST back", {{true, P | A}, {false, R}}, "RSTRH", "Dr", false, 0},
   };
   for (const ConnStateCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -466,6 +476,7 @@ TEST(FlowTableTest, ConnStateCoversEveryZeekValue) {
     ASSERT_EQ(h.ended.size(), 1u);
     EXPECT_EQ(h.ended[0].state, c.state);
     EXPECT_EQ(h.ended[0].history, c.history);
+    EXPECT_EQ(h.ended[0].accepted, c.accepted);
   }
 }
 

@@ -474,12 +474,17 @@ FlowRecord Flow(const char* orig, uint16_t orig_port, const char* resp, uint16_t
   f.id.resp_h = *rules::IpAddress::Parse(resp);
   f.id.resp_p = resp_port;
   f.id.proto = 6;
+  f.key.proto = 6;
   f.start_us = ts;
   f.last_us = ts + kSecond;
   f.orig.packets = 3;
   f.orig.payload_bytes = orig_bytes;
   f.resp.packets = resp_bytes > 0 ? 2 : 0;
   f.resp.payload_bytes = resp_bytes;
+  if (resp_bytes > 0) {  // a handshake, then data both ways
+    f.tcp.orig.syn = f.tcp.resp.syn = f.tcp.syn_ack = f.tcp.established = true;
+    f.tcp.resp.saw_data = true;
+  }
   f.classification.service = std::move(service);
   return f;
 }
@@ -510,8 +515,15 @@ TEST(SummariserFlowTest, AggregatesPerInternalServiceAndHostInAFlowsBatch) {
   End(s, Flow("10.0.0.7", 50000, "10.0.0.5", 443, 10, 20, kT0 + 4 * kSecond, "ssl"));
   // An internal client browsing: counted for the host, its destination never listed.
   End(s, Flow("10.0.0.7", 50001, "192.0.2.80", 80, 500, 5000, kT0 + 5 * kSecond, "http"));
-  // A scan of a closed port: no service line, counted as unanswered for the scanner.
+  // A scan of a filtered port: no service line, counted as unanswered for the scanner.
   End(s, Flow("10.0.0.7", 50002, "10.0.0.5", 3389, 0, 0, kT0 + 6 * kSecond));
+  // An internet scanner's SYN that a closed port refused with a RST (REJ): no service line.
+  FlowRecord refused = Flow("192.0.2.99", 50003, "10.0.0.5", 23, 0, 0, kT0 + 6 * kSecond);
+  refused.resp.packets = 1;
+  refused.tcp.orig.state = TcpEndpointState::kSynSent;
+  refused.tcp.resp.state = TcpEndpointState::kReset;
+  ASSERT_EQ(ConnState(refused), "REJ");
+  End(s, refused);
   // Between two external hosts: not the member's.
   End(s, Flow("192.0.2.1", 1, "192.0.2.2", 2, 1, 1, kT0));
   ASSERT_TRUE(s.Close().has_value());
@@ -539,9 +551,9 @@ TEST(SummariserFlowTest, AggregatesPerInternalServiceAndHostInAFlowsBatch) {
   auto hosts = OfType(batches, "flow_host");
   ASSERT_EQ(hosts.size(), 2u);
   EXPECT_EQ(hosts[0]["host"], "10.0.0.5");
-  EXPECT_EQ(hosts[0]["flows_as_server"], 6);
+  EXPECT_EQ(hosts[0]["flows_as_server"], 7);
   EXPECT_EQ(hosts[0]["flows_as_client"], 0);
-  EXPECT_EQ(hosts[0]["external_peers"], 3);
+  EXPECT_EQ(hosts[0]["external_peers"], 4);  // the scanner talked to it
   EXPECT_EQ(hosts[1]["host"], "10.0.0.7");
   EXPECT_EQ(hosts[1]["flows_as_client"], 3);
   EXPECT_EQ(hosts[1]["unanswered"], 1);
@@ -551,7 +563,7 @@ TEST(SummariserFlowTest, AggregatesPerInternalServiceAndHostInAFlowsBatch) {
   EXPECT_EQ(batches[0].json_lines.find("192.0.2.80"), std::string::npos);
   auto health = OfType(batches, "health");
   ASSERT_EQ(health.size(), 1u);
-  EXPECT_EQ(health[0]["flows"], 8);
+  EXPECT_EQ(health[0]["flows"], 9);
 }
 
 TEST(SummariserFlowTest, FlowEntriesAndPeersAreBoundedAndTheCutCounted) {

@@ -24,6 +24,9 @@ struct FlowObservation {
   IpAddress resp;           // server
   uint16_t resp_port = 0;
   uint8_t transport = 6;    // IP protocol number: 6 TCP, 17 UDP
+  // The responder accepted the connection (a TCP handshake or more than a RST; for UDP a packet
+  // back). A refused or unanswered attempt matches no policy on services, TCP ports or exposure.
+  bool accepted = true;
   std::string service;      // Zeek's service field, comma-separated: "imap", "imap,ssl", "http"
   std::optional<bool> tls;  // TLS seen (implicit or STARTTLS); unset: from "ssl" in service
   std::optional<bool> cleartext_auth;  // credentials seen in clear (USER/PASS, LOGIN, AUTH PLAIN)

@@ -159,4 +159,10 @@ struct FlowRecord {
 // Zeek's conn_state value (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
 std::string ConnState(const FlowRecord& flow);
 
+// The responder accepted the connection: for TCP it answered a SYN with a SYN-ACK, sent data,
+// or sent anything but a RST (a flow the capture joined midway); for UDP and other protocols it
+// sent a packet back. A connection refused with a RST (Zeek's REJ) or never answered (S0) was
+// not accepted: the port is closed or filtered, not a service.
+bool ResponderAccepted(const FlowRecord& flow);
+
 }  // namespace sensor
