@@ -80,7 +80,7 @@ std::vector<NdpiFlowLine> ReadNdpiResult(const std::string& path, std::string* e
     size_t slash = proto.find('/');
     f.proto = slash == std::string::npos ? proto : proto.substr(slash + 1);
     f.master = f.proto.substr(0, f.proto.find('.'));
-    f.guessed = GuessedConfidence(Bracketed(rest, "Confidence: "));
+    f.guessed = GuessedConfidence(ConfidenceOf(rest));
     // "[41 pkts/2892 bytes <-> 27 pkts/2679 bytes]" or "[6 pkts/420 bytes -> 0 pkts/0 bytes]"
     size_t pk = rest.find(" pkts/");
     if (pk == std::string::npos) {

@@ -33,6 +33,15 @@ inline bool GuessedConfidence(std::string_view confidence) {
          confidence == "IP address";
 }
 
+// The X of a result line's "[Confidence: X]", "" when the line has none.
+inline std::string_view ConfidenceOf(std::string_view line) {
+  constexpr std::string_view kOpen = "[Confidence: ";
+  const size_t at = line.find(kOpen);
+  if (at == std::string_view::npos) return {};
+  line.remove_prefix(at + kOpen.size());
+  return line.substr(0, line.find(']'));
+}
+
 // Parses every flow line of `path`; an empty vector with *error set when the file is unreadable.
 std::vector<NdpiFlowLine> ReadNdpiResult(const std::string& path, std::string* error);
 

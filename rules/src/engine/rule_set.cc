@@ -129,8 +129,8 @@ bool PolicyMatches(const RuleSetImpl& impl, const PolicySpec& p, const FlowObser
   // A service, a TCP port or an exposure (below) is something a responder offers: a closed
   // port that refused a scanner's SYN, or one that never answered, offers none. A UDP port still
   // matches a request without an answer on its flow: TFTP answers from a new port (RFC 1350,
-  // section 4), syslog and traps are never answered. Zone rules see every attempt (a water works PLC
-  // trying the internet is the finding, answered or not).
+  // section 4), syslog and traps are never answered. Zone rules see every attempt (a water
+  // works PLC trying the internet is the finding, answered or not).
   if (!f.accepted && (!p.services.empty() || (!p.ports.empty() && f.transport == 6))) {
     return false;
   }

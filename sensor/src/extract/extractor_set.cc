@@ -1154,8 +1154,8 @@ bool LooksLikeRdpX224(Bytes b) {
 // server. The length octets may be short (a KRB-ERROR under 128 bytes) or long.
 bool LooksLikeKerberosTcp(Bytes b, bool from_orig) {
   if (b.size() < 6 || b[0] != 0) return false;
-  const uint32_t len = Be32At(b, 0);
-  if (len < 16 || len >= (1u << 24)) return false;
+  const uint32_t len = Be32At(b, 0);  // < 2^24: its first byte is 0
+  if (len < 16) return false;
   auto message = extract::ReadTlvHeader(b.subspan(4));
   if (!message || message->size + message->length != len) return false;
   const uint8_t tag = message->tag;

@@ -827,8 +827,9 @@ bool ResponderAccepted(const FlowRecord& flow) {
   if (flow.key.proto != kProtoTcp) {
     return flow.resp.packets > 0;
   }
+  // A SYN-ACK (even one whose SYN the capture missed), a completed handshake, data, or a live
+  // endpoint state that no SYN began (kPartial, or kClosed after it).
   const TcpEndpointState rs = flow.tcp.resp.state;
-  // A SYN-ACK (even one whose SYN the capture missed), data, or a live endpoint state.
   return flow.tcp.resp.syn || flow.tcp.established || flow.tcp.resp.saw_data ||
          (rs != TcpEndpointState::kInactive && rs != TcpEndpointState::kReset);
 }

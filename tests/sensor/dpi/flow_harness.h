@@ -12,7 +12,6 @@
 #include <regex>
 #include <span>
 #include <string>
-#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -303,10 +302,7 @@ inline std::map<std::string, std::string> ReadNdpiResult(const std::string& path
     const std::string a = Endpoint(a_addr, a_port, m[2].str()[0] == '[' ? 6 : 4);
     const std::string b = Endpoint(b_addr, b_port, m[3].str()[0] == '[' ? 6 : 4);
     // nDPI's guesses from the ports or the addresses are no label for the sensor (classifier.h).
-    const size_t at = line.find("[Confidence: ");
-    const size_t from = at == std::string::npos ? line.size() : at + 13;
-    const bool guessed = testing_util::GuessedConfidence(
-        std::string_view(line).substr(from, line.find(']', from) - from));
+    const bool guessed = testing_util::GuessedConfidence(testing_util::ConfidenceOf(line));
     out.emplace(m[1].str() + " " + (a_low ? a : b) + " <-> " + (a_low ? b : a),
                 guessed ? "Unknown" : m[4].str());
   }
